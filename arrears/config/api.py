@@ -1,0 +1,18 @@
+"""The JSON API at /api/v1/: one router per app, bearer-token or session authentication."""
+
+from __future__ import annotations
+
+from ninja import NinjaAPI
+
+from arrears.accounts.auth import ApiAuth
+from arrears.portfolio.api import router as portfolio_router
+
+api = NinjaAPI(
+    title="Arrears API",
+    version="1",
+    urls_namespace="api-v1",
+    auth=ApiAuth(),
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+api.add_router("/", portfolio_router)

@@ -1,0 +1,64 @@
+"""Fixtures every test may use: fixed personas for permission tests (conventions: alice/bob…)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import pytest
+
+from arrears.accounts.models import Role, User
+from arrears.cases.models import Case
+from arrears.tests.factories import AccountFactory, AgencyFactory, CaseFactory, TeamFactory, UserFactory
+
+# Playwright's sync API runs an event loop in the main thread; Django's ORM then refuses sync
+# calls from that thread unless told it is safe (the tests, not the app, are async-aware here).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+PASSWORD = "pass-Word-123"
+
+
+@dataclass
+class Book:
+    """A small book with one case per persona's scope.
+
+    alice: collector in team EAST with case_alice; bob: collector in team WEST with case_bob;
+    tina: team leader of EAST; agnes: agency user of agency AG1 which holds case_agency;
+    sam: supervisor; root: admin. case_unassigned belongs to nobody.
+    """
+
+    alice: User
+    bob: User
+    tina: User
+    agnes: User
+    sam: User
+    root: User
+    case_alice: Case
+    case_bob: Case
+    case_agency: Case
+    case_unassigned: Case
+
+
+@pytest.fixture
+def book(db: None) -> Book:
+    east = TeamFactory(code="EAST", name="东区")
+    west = TeamFactory(code="WEST", name="西区")
+    agency = AgencyFactory(code="AG1", name="外包一")
+    alice = UserFactory(username="alice", role=Role.COLLECTOR, team=east)
+    bob = UserFactory(username="bob", role=Role.COLLECTOR, team=west)
+    tina = UserFactory(username="tina", role=Role.TEAM_LEADER, team=east)
+    agnes = UserFactory(username="agnes", role=Role.AGENCY_USER, agency=agency)
+    sam = UserFactory(username="sam", role=Role.SUPERVISOR)
+    root = UserFactory(username="root", role=Role.ADMIN, is_staff=True, is_superuser=True)
+    return Book(
+        alice=alice,
+        bob=bob,
+        tina=tina,
+        agnes=agnes,
+        sam=sam,
+        root=root,
+        case_alice=CaseFactory(account=AccountFactory(account_no="A-ALICE"), assigned_collector=alice, team=east),
+        case_bob=CaseFactory(account=AccountFactory(account_no="A-BOB"), assigned_collector=bob, team=west),
+        case_agency=CaseFactory(account=AccountFactory(account_no="A-AGENCY"), agency=agency),
+        case_unassigned=CaseFactory(account=AccountFactory(account_no="A-NOBODY")),
+    )
