@@ -41,6 +41,9 @@ ROW_MESSAGES: dict[str, Any] = {
     "reversal_too_large": _("冲正金额超过原交易金额 %(original)s 元"),
     "reversal_other_account": _("冲正交易的账号与原交易账号 %(original)s 不一致"),
     "too_few_contacts": _("至少需要两个联系人（姓名和电话），本行只有 %(count)s 个"),
+    "instalment_too_small": _("每期应还 × 期数（%(term)s 期）小于本金，请核对每期应还金额"),
+    "due_before_open": _("首期还款日早于放款日，请核对日期"),
+    "instalment_zero": _("本期应还本金、利息、费用、保费合计为 0，请核对金额"),
     "account_customer_changed": _("账号 %(value)s 已属于客户号 %(existing)s，不能改为其他客户"),
 }
 

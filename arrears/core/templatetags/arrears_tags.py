@@ -1,0 +1,128 @@
+"""Display filters shared by every page: money in yuan, and masked personal identifiers.
+
+Phone numbers and ID numbers are masked by default wherever they are shown; a page that
+needs the full value must say so explicitly (and, later, log who looked).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+register = template.Library()
+
+_MASK = "****"
+_ID_MASK = "********"
+
+
+def _as_int(value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@register.filter
+def yuan(fen: Any) -> str:
+    """Integer fen as yuan with thousands separators: 123450 → "1,234.50"; exact, no floats."""
+    amount = _as_int(fen)
+    if amount is None:
+        return ""
+    sign = "-" if amount < 0 else ""
+    whole, cents = divmod(abs(amount), 100)
+    return f"{sign}{whole:,}.{cents:02d}"
+
+
+@register.filter
+def mask_id(value: Any) -> str:
+    """An ID number as its first 6 and last 4 characters: "110105********1237"."""
+    text = str(value or "").strip()
+    if not text:
+        return ""
+    if len(text) <= 10:
+        # Too short to show both ends without revealing most of it.
+        return _ID_MASK
+    return f"{text[:6]}{_ID_MASK}{text[-4:]}"
+
+
+@register.filter
+def mask_phone(value: Any) -> str:
+    """A phone number with its middle hidden: "13812345678" → "138****5678"."""
+    text = str(value or "").strip()
+    if not text:
+        return ""
+    if len(text) >= 8:
+        return f"{text[:3]}{_MASK}{text[-4:]}"
+    if len(text) > 4:
+        return f"{_MASK}{text[-2:]}"
+    return _MASK
+
+
+def _mask_email(text: str) -> str:
+    local, _, domain = text.partition("@")
+    if not domain:
+        return f"{text[:1]}{_MASK}"
+    return f"{local[:1]}{_MASK}@{domain}"
+
+
+def _mask_address(text: str) -> str:
+    # The first few characters (province, city) help a collector; the rest is personal.
+    keep = min(6, max(len(text) // 3, 1))
+    return f"{text[:keep]}{_MASK}"
+
+
+@register.filter
+def mask_contact(value: Any, kind: str = "") -> str:
+    """A contact point's value masked by its kind: phones like ``mask_phone``, e-mail keeps
+    the first letter and the domain, addresses keep the first few characters."""
+    text = str(value or "").strip()
+    if not text:
+        return ""
+    if kind == "email":
+        return _mask_email(text)
+    if kind == "address":
+        return _mask_address(text)
+    return mask_phone(text)
+
+
+@register.filter
+def change_pairs(changes: Any) -> list[tuple[str, Any, Any]]:
+    """An import change record as (field, old, new) rows, whatever shape the loader stored:
+    ``{"field": [old, new]}``, ``{"field": {"old": .., "new": ..}}`` or ``{"field": new}``."""
+    if not isinstance(changes, dict):
+        return []
+    rows: list[tuple[str, Any, Any]] = []
+    for field, change in changes.items():
+        if isinstance(change, list | tuple) and len(change) == 2:
+            rows.append((str(field), change[0], change[1]))
+        elif isinstance(change, dict) and ({"old", "new"} & change.keys()):
+            rows.append((str(field), change.get("old"), change.get("new")))
+        elif isinstance(change, dict) and ({"from", "to"} & change.keys()):
+            rows.append((str(field), change.get("from"), change.get("to")))
+        else:
+            rows.append((str(field), None, change))
+    return rows
+
+
+_STATUS_BADGES = {
+    # Accounts
+    "active": "text-bg-primary",
+    "closed": "text-bg-success",
+    "written_off": "text-bg-secondary",
+    # Import batches
+    "pending": "text-bg-secondary",
+    "running": "text-bg-info",
+    "done": "text-bg-success",
+    "failed": "text-bg-danger",
+}
+
+
+@register.filter
+def status_badge(status: Any) -> str:
+    """The Bootstrap badge class for a status value (accounts and import batches)."""
+    return _STATUS_BADGES.get(str(status), "text-bg-light")
