@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.utils.translation import gettext_lazy as _
 
 register = template.Library()
 
@@ -90,22 +91,60 @@ def mask_contact(value: Any, kind: str = "") -> str:
     return mask_phone(text)
 
 
+# Labels of the fields an import records in AccountChange.changes.
+_CHANGE_LABELS = {
+    "product": _("产品"),
+    "principal_fen": _("本金（元）"),
+    "open_date": _("放款日期"),
+    "term": _("期数"),
+    "instalment_fen": _("每期应还（元）"),
+    "first_due_date": _("首期还款日"),
+    "flags": _("标记"),
+    "instalments": _("还款计划期数"),
+}
+
+
+def _change_value(field: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if field.endswith("_fen"):
+        return yuan(value)
+    if isinstance(value, list):
+        return "、".join(map(str, value)) if value else "—"
+    mask = _field_mask(field)
+    return mask(value) if mask is not None else value
+
+
+def _field_mask(field: str) -> Any:
+    """The mask for a changed field that holds an identifier (masked here as everywhere else)."""
+    name = field.lower()
+    if "id_number" in name or "id_no" in name:
+        return mask_id
+    if "phone" in name or "mobile" in name:
+        return mask_phone
+    return None
+
+
 @register.filter
 def change_pairs(changes: Any) -> list[tuple[str, Any, Any]]:
-    """An import change record as (field, old, new) rows, whatever shape the loader stored:
-    ``{"field": [old, new]}``, ``{"field": {"old": .., "new": ..}}`` or ``{"field": new}``."""
+    """An import's change record as (label, old, new) rows for display.
+
+    The loader stores ``{"field": [old, new]}``; ``{"field": {"old": .., "new": ..}}`` and a
+    bare ``{"field": new}`` are shown too. Money fields (``*_fen``) are shown in yuan.
+    """
     if not isinstance(changes, dict):
         return []
     rows: list[tuple[str, Any, Any]] = []
     for field, change in changes.items():
+        name = str(field)
         if isinstance(change, list | tuple) and len(change) == 2:
-            rows.append((str(field), change[0], change[1]))
+            old, new = change[0], change[1]
         elif isinstance(change, dict) and ({"old", "new"} & change.keys()):
-            rows.append((str(field), change.get("old"), change.get("new")))
-        elif isinstance(change, dict) and ({"from", "to"} & change.keys()):
-            rows.append((str(field), change.get("from"), change.get("to")))
+            old, new = change.get("old"), change.get("new")
         else:
-            rows.append((str(field), None, change))
+            old, new = None, change
+        label = _CHANGE_LABELS.get(name, name)
+        rows.append((str(label), _change_value(name, old), _change_value(name, new)))
     return rows
 
 

@@ -188,9 +188,11 @@ def _required_text(value: CellValue) -> str:
 
 # --- dates ---------------------------------------------------------------------------------
 
-_DATE_SEPARATED = re.compile(r"(\d{4})([-/.])(\d{1,2})\2(\d{1,2})")
-_DATE_CHINESE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日?")
-_DATE_COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
+# Patterns spell digits [0-9]: a bare \d also matches other scripts' digits, which NFKC keeps
+# and int() would happily read.
+_DATE_SEPARATED = re.compile(r"([0-9]{4})([-/.])([0-9]{1,2})\2([0-9]{1,2})")
+_DATE_CHINESE = re.compile(r"([0-9]{4})年([0-9]{1,2})月([0-9]{1,2})日?")
+_DATE_COMPACT = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})")
 # Exports of date columns from databases often carry a midnight time; any other time means the
 # column holds timestamps and the user should decide which day is meant.
 _MIDNIGHT_SUFFIX = re.compile(r"(?:[ T]00:00(?::00(?:\.0+)?)?)$")
@@ -229,12 +231,13 @@ def parse_date(value: CellValue) -> date:
 
 
 _DATETIME_SEPARATED = re.compile(
-    r"(?P<year>\d{4})(?P<sep>[-/])(?P<month>\d{1,2})(?P=sep)(?P<day>\d{1,2})"
-    r"(?:[ T](?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.(?P<fraction>\d{1,6}))?)?)?"
-    r"(?P<offset>Z|[+-]\d{2}:?\d{2})?"
+    r"(?P<year>[0-9]{4})(?P<sep>[-/])(?P<month>[0-9]{1,2})(?P=sep)(?P<day>[0-9]{1,2})"
+    r"(?:[ T](?P<hour>[0-9]{1,2}):(?P<minute>[0-9]{2})"
+    r"(?::(?P<second>[0-9]{2})(?:\.(?P<fraction>[0-9]{1,6}))?)?)?"
+    r"(?P<offset>Z|[+-][0-9]{2}:?[0-9]{2})?"
 )
 _DATETIME_COMPACT = re.compile(
-    r"(?P<year>\d{4})(?P<month>\d{2})(?P<day>\d{2})(?:(?P<hour>\d{2})(?P<minute>\d{2})(?P<second>\d{2}))?"
+    r"(?P<year>[0-9]{4})(?P<month>[0-9]{2})(?P<day>[0-9]{2})(?:(?P<hour>[0-9]{2})(?P<minute>[0-9]{2})(?P<second>[0-9]{2}))?"
 )
 
 
@@ -281,9 +284,9 @@ MAX_AMOUNT_FEN = 10**15
 _MAX_AMOUNT_DIGITS = 24
 
 _AMOUNT_SHAPE = re.compile(
-    r"(?P<sign1>[-+])?¥?(?P<sign2>[-+])?(?P<integer>[\d,]+)(?:\.(?P<fraction>\d*))?元?"
+    r"(?P<sign1>[-+])?¥?(?P<sign2>[-+])?(?P<integer>[0-9,]+)(?:\.(?P<fraction>[0-9]*))?元?"
 )
-_GROUPED_THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+")
+_GROUPED_THOUSANDS = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+")
 
 
 def _amount_from_text(text: str) -> int:
@@ -346,7 +349,7 @@ def parse_amount_fen(value: CellValue, *, allow_negative: bool = False) -> int:
 
 # --- integers ------------------------------------------------------------------------------
 
-_INTEGER_TEXT = re.compile(r"[-+]?\d+(?:\.0+)?")
+_INTEGER_TEXT = re.compile(r"[-+]?[0-9]+(?:\.0+)?")
 _MAX_INTEGER_CHARS = 40
 
 
@@ -373,11 +376,16 @@ def parse_int(value: CellValue, *, minimum: int = 1, maximum: int = 1000) -> int
 # Spaces are not separators here because people group digits with them ("0755 8600 1234");
 # space-separated lists are handled as a fallback in ``_parse_phone_part``.
 _PHONE_SEPARATORS = re.compile(r"[,;/、\r\n]+")
-_PHONE_EXTENSION = re.compile(r"(?:转|分机|ext\.?)(?P<extension>\d{1,6})", re.IGNORECASE)
+_PHONE_EXTENSION = re.compile(r"(?:转|分机|ext\.?)(?P<extension>[0-9]{1,6})", re.IGNORECASE)
 _PHONE_NOISE = re.compile(r"[-.()]")
-_MOBILE = re.compile(r"1[3-9]\d{9}")
+_MOBILE = re.compile(r"1[3-9][0-9]{9}")
 _MOBILE_KIND = "mobile"
 _LANDLINE_KIND = "landline"
+
+
+def _is_ascii_digits(text: str) -> bool:
+    # str.isdigit and a bare \d also accept other scripts' digits (٣, ३); only 0-9 are phone digits.
+    return text.isascii() and text.isdigit()
 
 
 def _valid_cn_number(digits: str) -> bool:
@@ -399,12 +407,12 @@ def _as_landline(digits: str) -> str | None:
     # 0 + 3 digits starting 3-9. 01x other than 010 and 00 (international) are not areas.
     if digits.startswith(("010", "02")):
         area = digits[:3]
-    elif re.match(r"0[3-9]\d\d", digits):
+    elif re.match(r"0[3-9][0-9][0-9]", digits):
         area = digits[:4]
     else:
         return None
     local = digits[len(area) :]
-    if not (7 <= len(local) <= 8 and local.isdigit()) or not _valid_cn_number(digits):
+    if not (7 <= len(local) <= 8 and _is_ascii_digits(local)) or not _valid_cn_number(digits):
         return None
     return f"{area}-{local}"
 
@@ -420,7 +428,7 @@ def _classify_phone(digits: str) -> tuple[str, str] | None:
             # International form drops the trunk 0 of the area code (+86 10 5600 0000).
             landline = _as_landline(rest if rest.startswith("0") else "0" + rest)
             return (_LANDLINE_KIND, landline) if landline else None
-    if not digits.isdigit():
+    if not _is_ascii_digits(digits):
         return None
     mobile = _as_mobile(digits) or (_as_mobile(digits[2:]) if digits.startswith("86") else None)
     if mobile:
@@ -439,7 +447,7 @@ def _parse_single_phone(text: str, original: str, *, mobile_only: bool) -> str:
     if result is None and extension is None and "-" in main:
         # 010-56000000-8001: the last dash-separated group is an extension.
         head, _dash, tail = main.rpartition("-")
-        if tail.isdigit() and len(tail) <= 6:
+        if _is_ascii_digits(tail) and len(tail) <= 6:
             landline = _classify_phone(_PHONE_NOISE.sub("", head))
             if landline and landline[0] == _LANDLINE_KIND:
                 result = landline
@@ -496,7 +504,7 @@ _ID_CHECK_CHARS = "10X98765432"
 _ID_EARLIEST_BIRTH = date(1900, 1, 1)
 # An 18-digit ID typed into a General-format Excel cell becomes 1.10105198803141E+17; the last
 # digits are gone for good and only the creditor can supply them again.
-_SCIENTIFIC_NOTATION = re.compile(r"\d+(?:\.\d+)?[eE][+-]?\d+")
+_SCIENTIFIC_NOTATION = re.compile(r"[0-9]+(?:\.[0-9]+)?[eE][+-]?[0-9]+")
 
 
 def id_check_digit(body: str) -> str:
@@ -531,7 +539,7 @@ def _check_birth_date(birth: str, original: str, today: date) -> None:
 def parse_id_number(value: CellValue, *, today: date | None = None) -> str:
     """An 18-character PRC ID with a valid check digit; 15-digit legacy IDs come back upgraded."""
     text = _id_text(value)
-    if not re.fullmatch(r"\d*X?", text):
+    if not re.fullmatch(r"[0-9]*X?", text):
         raise FieldError("bad_id_chars", value=text)
     if len(text) not in (15, 18):
         raise FieldError("bad_id_length", value=text, length=len(text))

@@ -11,6 +11,7 @@ Pure: no ORM, no settings.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -218,7 +219,7 @@ def _missing_columns(kind: str, index: dict[str, int], contact_numbers: list[int
     return [name for name in required if name not in index]
 
 
-def resolve_headers(kind: str, headers: list[object]) -> HeaderMap:
+def resolve_headers(kind: str, headers: Sequence[object]) -> HeaderMap:
     """Map a header row onto canonical column names, or raise ``HeaderError``."""
     if kind not in COLUMNS:
         raise ValueError(f"unknown file kind {kind!r}; expected one of {FILE_KINDS}")

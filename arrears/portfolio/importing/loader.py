@@ -149,6 +149,7 @@ def _reject(cur: psycopg.Cursor[Any], table: str, code: str, column: str, select
 def _create_error_table(cur: psycopg.Cursor[Any]) -> None:
     cur.execute(
         """
+        DROP TABLE IF EXISTS pg_temp.stg_error;
         CREATE TEMP TABLE stg_error (
             row_number integer NOT NULL, column_label text, value text, code text NOT NULL, params jsonb
         ) ON COMMIT DROP
@@ -179,12 +180,14 @@ def _load_accounts(batch: ImportBatch, opened: OpenedFile, headers: Any, reporte
     _create_error_table(cur)
     cur.execute(
         """
+        DROP TABLE IF EXISTS pg_temp.stg_account;
         CREATE TEMP TABLE stg_account (
             row_number integer PRIMARY KEY, account_no text, product_code text, customer_no text,
             name text, id_number text, employer text, principal_fen bigint, open_date date,
             term integer, instalment_fen bigint, first_due_date date, flags jsonb,
             product_id bigint, customer_id bigint
         ) ON COMMIT DROP;
+        DROP TABLE IF EXISTS pg_temp.stg_contact;
         CREATE TEMP TABLE stg_contact (
             row_number integer, customer_no text, kind text, owner_role text, owner_name text,
             label text, value text
@@ -404,6 +407,7 @@ def _load_schedule(batch: ImportBatch, opened: OpenedFile, headers: Any, reporte
     _create_error_table(cur)
     cur.execute(
         """
+        DROP TABLE IF EXISTS pg_temp.stg_instalment;
         CREATE TEMP TABLE stg_instalment (
             row_number integer PRIMARY KEY, account_no text, seq integer, due_date date,
             principal_due_fen bigint, interest_due_fen bigint, fee_due_fen bigint, premium_due_fen bigint,
@@ -439,7 +443,10 @@ def _load_schedule(batch: ImportBatch, opened: OpenedFile, headers: Any, reporte
            FROM stg_instalment WHERE account_id IS NULL""",
         params,
     )
-    cur.execute("CREATE TEMP TABLE stg_touched (account_id bigint PRIMARY KEY) ON COMMIT DROP")
+    cur.execute(
+        "DROP TABLE IF EXISTS pg_temp.stg_touched;"
+        " CREATE TEMP TABLE stg_touched (account_id bigint PRIMARY KEY) ON COMMIT DROP"
+    )
     # The file's instalments replace the account's schedule: drop seqs the file no longer has.
     cur.execute(
         """
@@ -530,6 +537,7 @@ def _load_payments(batch: ImportBatch, opened: OpenedFile, headers: Any, reporte
     _create_error_table(cur)
     cur.execute(
         """
+        DROP TABLE IF EXISTS pg_temp.stg_payment;
         CREATE TEMP TABLE stg_payment (
             row_number integer PRIMARY KEY, account_no text, txn_id text, paid_at timestamptz,
             amount_fen bigint, channel text, reversal_of text, account_id bigint, duplicate boolean DEFAULT false
@@ -613,7 +621,10 @@ def _load_payments(batch: ImportBatch, opened: OpenedFile, headers: Any, reporte
             WHERE -s.amount_fen > o.amount_fen""",
         params,
     )
-    cur.execute("CREATE TEMP TABLE stg_touched (account_id bigint PRIMARY KEY) ON COMMIT DROP")
+    cur.execute(
+        "DROP TABLE IF EXISTS pg_temp.stg_touched;"
+        " CREATE TEMP TABLE stg_touched (account_id bigint PRIMARY KEY) ON COMMIT DROP"
+    )
     inserted = 0
     # Originals first, so reversals in the same file can point at them.
     for reversals in (False, True):

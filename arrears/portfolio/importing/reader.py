@@ -66,46 +66,58 @@ def detect_encoding(path: Path) -> str:
     """UTF-8 (with or without BOM) or GB18030, decided over the *whole* file.
 
     UTF-8 is tried first: GBK bytes are almost never valid UTF-8, while UTF-8 Chinese text is
-    often valid GB18030, so the other order would silently misread UTF-8 files. A file that is
+    often valid GB18030, so the other order would silently misread UTF-8 files. A file that
+    has already shown several UTF-8 Chinese characters before a bad byte is a damaged UTF-8
+    file, not a GBK one: it is refused with the line, never re-read as GB18030. A file that is
     neither is refused, naming charset-normalizer's best guess. NUL bytes are refused too.
     """
     with path.open("rb") as handle:
-        head = handle.read(3)
-    if head == codecs.BOM_UTF8:
+        head = handle.read(4)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise FileProblem("undecodable", guess="UTF-16")
+    if head.startswith(codecs.BOM_UTF8):
         candidates = ["utf-8-sig"]
     else:
         candidates = ["utf-8", "gb18030"]
-    failure: tuple[str, int] | None = None
     for encoding in candidates:
         failure = _first_undecodable_line(path, encoding)
         if failure is None:
             return encoding
-    assert failure is not None
-    if failure[0] == "nul":
-        raise FileProblem("nul_byte", row=failure[1])
-    if len(candidates) == 1:
-        raise FileProblem("bad_encoding_at", row=failure[1], encoding="UTF-8")
+        kind, line, utf8_chars_before = failure
+        if kind == "nul":
+            raise FileProblem("nul_byte", row=line)
+        if encoding != "gb18030" and (len(candidates) == 1 or utf8_chars_before >= UTF8_EVIDENCE):
+            raise FileProblem("bad_encoding_at", row=line, encoding="UTF-8")
     raise FileProblem("undecodable", guess=_guess_encoding(path))
 
 
-def _first_undecodable_line(path: Path, encoding: str) -> tuple[str, int] | None:
-    """None if the file decodes strictly; else ("nul"|"bytes", line number)."""
+# This many non-ASCII characters decoded as UTF-8 before a bad byte settle that a file is UTF-8.
+UTF8_EVIDENCE = 4
+
+
+def _first_undecodable_line(path: Path, encoding: str) -> tuple[str, int, int] | None:
+    """None if the file decodes strictly; else ("nul"|"bytes", line number, non-ASCII chars seen)."""
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
     lines_before = 0
+    non_ascii = 0
     with path.open("rb") as handle:
         while chunk := handle.read(CHUNK):
             nul = chunk.find(b"\x00")
             if nul >= 0:
-                return ("nul", lines_before + chunk.count(b"\n", 0, nul) + 1)
+                return ("nul", lines_before + chunk.count(b"\n", 0, nul) + 1, non_ascii)
             try:
-                decoder.decode(chunk)
+                text = decoder.decode(chunk)
             except UnicodeDecodeError as exc:
-                return ("bytes", lines_before + chunk.count(b"\n", 0, max(exc.start, 0)) + 1)
+                good = chunk[: max(exc.start, 0)]
+                non_ascii += sum(1 for char in good.decode(encoding, errors="ignore") if ord(char) > 0x7F)
+                return ("bytes", lines_before + chunk.count(b"\n", 0, max(exc.start, 0)) + 1, non_ascii)
+            if non_ascii < UTF8_EVIDENCE and not text.isascii():
+                non_ascii += sum(1 for char in text if ord(char) > 0x7F)
             lines_before += chunk.count(b"\n")
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            return ("bytes", lines_before + 1)
+            return ("bytes", lines_before + 1, non_ascii)
     return None
 
 
