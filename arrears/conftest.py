@@ -62,3 +62,12 @@ def book(db: None) -> Book:
         case_agency=CaseFactory(account=AccountFactory(account_no="A-AGENCY"), agency=agency),
         case_unassigned=CaseFactory(account=AccountFactory(account_no="A-NOBODY")),
     )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """In CI a skipped test is a failed test: a missing browser or database must not pass quietly."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter is not None else 0
+    if os.environ.get("CI") and skipped and exitstatus == 0:
+        print(f"\nCI: {skipped} test(s) were skipped; in CI that is a failure.")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

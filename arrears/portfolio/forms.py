@@ -40,7 +40,7 @@ class AccountFilterForm(forms.Form):
         label=_("状态"), choices=[("", _("全部状态")), *AccountStatus.choices], required=False
     )
     account_no = forms.CharField(label=_("账号"), max_length=64, required=False, strip=True)
-    before = forms.IntegerField(min_value=1, required=False, widget=forms.HiddenInput)
+    before = forms.IntegerField(label=_("翻页位置"), min_value=1, required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -19,7 +19,9 @@ from arrears.portfolio.models import (
     Instalment,
     Payment,
     Product,
+    ScheduleSource,
 )
+from arrears.portfolio.schedule import ScheduledInstalment, equal_instalments
 
 PAGE_SIZE = 50
 
@@ -74,6 +76,22 @@ def account_get(*, user: User, account_id: int) -> Account | None:
         )
         .filter(pk=account_id)
         .first()
+    )
+
+
+def account_schedule(*, account: Account) -> list[Instalment] | list[ScheduledInstalment]:
+    """The account's instalments: the file's rows, or the equal schedule derived from the account.
+
+    Generated schedules are derived, not stored: a 1M-account book would otherwise write ~12M
+    rows on every accounts import (see docs/architecture.md).
+    """
+    if account.schedule_source == ScheduleSource.FILE:
+        return list(account.instalments.all())
+    return equal_instalments(
+        principal_fen=account.principal_fen,
+        term=account.term,
+        first_due_date=account.first_due_date,
+        instalment_fen=account.instalment_fen,
     )
 
 

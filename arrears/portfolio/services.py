@@ -13,7 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from arrears.core.services import event_record
+from arrears.portfolio.ladders import DEFAULT_BUCKETS, DEFAULT_LADDER_CODE, DEFAULT_LADDER_NAME
 from arrears.portfolio.models import (
+    Bucket,
     BucketLadder,
     Creditor,
     ImportBatch,
@@ -45,6 +47,20 @@ def creditor_add(*, code: str, name: str, actor: Any = None) -> tuple[Creditor, 
 
 
 @transaction.atomic
+def ladder_default_ensure() -> BucketLadder:
+    """The default ladder, created if missing (the migration seeds it; a flushed test DB may not)."""
+    ladder, created = BucketLadder.objects.get_or_create(
+        code=DEFAULT_LADDER_CODE, defaults={"name": DEFAULT_LADDER_NAME}
+    )
+    if created:
+        Bucket.objects.bulk_create(
+            Bucket(ladder=ladder, code=code, group=group, min_dpd=low, max_dpd=high)
+            for code, group, low, high in DEFAULT_BUCKETS
+        )
+    return ladder
+
+
+@transaction.atomic
 def product_add(
     *,
     code: str,
@@ -59,7 +75,11 @@ def product_add(
     creditor = Creditor.objects.filter(code=creditor_code.strip().upper()).first()
     if creditor is None:
         raise PortfolioError(f"unknown creditor {creditor_code!r}; add it first with `arrears creditor add`")
-    ladder = BucketLadder.objects.filter(code=ladder_code).first()
+    ladder = (
+        ladder_default_ensure()
+        if ladder_code == DEFAULT_LADDER_CODE
+        else BucketLadder.objects.filter(code=ladder_code).first()
+    )
     if ladder is None:
         raise PortfolioError(f"unknown bucket ladder {ladder_code!r}")
     if kind not in ProductKind.values:

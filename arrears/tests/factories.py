@@ -10,7 +10,6 @@ from arrears.accounts.models import Agency, Role, Team, User
 from arrears.cases.models import Case
 from arrears.portfolio.models import (
     Account,
-    BucketLadder,
     ContactPoint,
     Creditor,
     Customer,
@@ -18,6 +17,7 @@ from arrears.portfolio.models import (
     Payment,
     Product,
 )
+from arrears.portfolio.services import ladder_default_ensure
 
 
 class TeamFactory(factory.django.DjangoModelFactory):
@@ -65,7 +65,7 @@ class ProductFactory(factory.django.DjangoModelFactory):
     creditor = factory.SubFactory(CreditorFactory)
     code = "CASHLOAN"
     name = "现金贷"
-    ladder = factory.LazyFunction(lambda: BucketLadder.objects.get(code="default"))
+    ladder = factory.LazyFunction(ladder_default_ensure)
 
 
 class CustomerFactory(factory.django.DjangoModelFactory):

@@ -237,7 +237,8 @@ _DATETIME_SEPARATED = re.compile(
     r"(?P<offset>Z|[+-][0-9]{2}:?[0-9]{2})?"
 )
 _DATETIME_COMPACT = re.compile(
-    r"(?P<year>[0-9]{4})(?P<month>[0-9]{2})(?P<day>[0-9]{2})(?:(?P<hour>[0-9]{2})(?P<minute>[0-9]{2})(?P<second>[0-9]{2}))?"
+    r"(?P<year>[0-9]{4})(?P<month>[0-9]{2})(?P<day>[0-9]{2})"
+    r"(?:(?P<hour>[0-9]{2})(?P<minute>[0-9]{2})(?P<second>[0-9]{2}))?"
 )
 
 

@@ -69,10 +69,10 @@ COLUMNS: dict[str, tuple[ColumnSpec, ...]] = {
         ColumnSpec("creditor", ("委托方",), required=True),
         _ACCOUNT_NO,
         ColumnSpec("product", ("产品",), required=True),
-        ColumnSpec("customer_id", ("客户号",), required=True),
-        ColumnSpec("name", ("姓名",), required=True),
-        ColumnSpec("id_number", ("身份证号",), required=True),
-        ColumnSpec("mobile", ("手机",), required=True),
+        ColumnSpec("customer_id", ("客户号", "客户编号"), required=True),
+        ColumnSpec("name", ("姓名", "客户姓名"), required=True),
+        ColumnSpec("id_number", ("身份证号", "身份证号码", "证件号码"), required=True),
+        ColumnSpec("mobile", ("手机", "手机号", "手机号码"), required=True),
         ColumnSpec("home_phone", ("家庭电话",), required=False),
         ColumnSpec("work_phone", ("单位电话",), required=False),
         ColumnSpec("email", ("邮箱",), required=False),
@@ -80,17 +80,17 @@ COLUMNS: dict[str, tuple[ColumnSpec, ...]] = {
         ColumnSpec("work_address", ("单位地址",), required=False),
         ColumnSpec("employer", ("单位名称",), required=False),
         ColumnSpec("principal", ("本金", "贷款金额"), required=True),
-        ColumnSpec("open_date", ("放款日",), required=True),
+        ColumnSpec("open_date", ("放款日", "放款日期"), required=True),
         ColumnSpec("term", ("期数",), required=True),
         ColumnSpec("instalment", ("每期应还",), required=False),
-        ColumnSpec("first_due_date", ("首期还款日",), required=True),
+        ColumnSpec("first_due_date", ("首期还款日", "首期还款日期"), required=True),
         *_contact_specs(),
         ColumnSpec("flags", ("特殊标记",), required=False),
     ),
     "schedule": (
         _ACCOUNT_NO,
         ColumnSpec("seq", ("期次",), required=True),
-        ColumnSpec("due_date", ("应还日",), required=True),
+        ColumnSpec("due_date", ("应还日", "应还日期"), required=True),
         # Any one amount column makes a usable schedule (a premium-only insurer schedule has no
         # principal); see AT_LEAST_ONE_OF.
         ColumnSpec("principal_due", ("应还本金",), required=False),
@@ -100,12 +100,12 @@ COLUMNS: dict[str, tuple[ColumnSpec, ...]] = {
     ),
     "payments": (
         _ACCOUNT_NO,
-        ColumnSpec("txn_id", ("流水号",), required=True),
+        ColumnSpec("txn_id", ("流水号", "交易流水号"), required=True),
         ColumnSpec("paid_at", ("还款时间",), required=True),
         ColumnSpec("amount", ("还款金额",), required=True),
         # Informational only: refusing a whole payments file for lacking it would cost more than
         # the column is worth, so rows without it load with an empty channel.
-        ColumnSpec("channel", ("渠道",), required=False),
+        ColumnSpec("channel", ("渠道", "还款渠道"), required=False),
         ColumnSpec("reversal_of", ("冲正原流水号",), required=False),
     ),
 }

@@ -77,6 +77,10 @@ def _text(max_len: int) -> Callable[[Any], str]:
     return lambda value: f.parse_text(value, max_len=max_len)
 
 
+def _blank_or_zero(value: Any) -> bool:
+    return f.is_blank(value) or f.normalize_text(value) == "0"
+
+
 def _amount_or_zero(value: Any) -> int:
     """An instalment component may be 0; an empty cell also means 0."""
     if f.normalize_text(value) in {"0", "0.0", "0.00", "-"}:
@@ -148,7 +152,8 @@ def parse_account_row(
 
     third_parties = 0
     for n in headers.contact_numbers:
-        present = [not f.is_blank(row.raw(f"contact{n}_{part}")) for part in ("name", "relation", "phone")]
+        # Seed 003: application forms write "0" where a contact is missing.
+        present = [not _blank_or_zero(row.raw(f"contact{n}_{part}")) for part in ("name", "relation", "phone")]
         if not any(present):
             continue
         contact_name = row.get(f"contact{n}_name", _text(100))

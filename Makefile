@@ -1,0 +1,59 @@
+# Arrears — the two commands a newcomer needs are `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
+PORT ?= 8000
+
+.PHONY: install demo serve test test-fast lint types contracts bench db-start db-stop clean messages
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Install, start the embedded PostgreSQL, migrate, load the demo book, print logins, serve.
+demo: install
+	$(BIN)/arrears demo --port $(PORT)
+
+serve: install
+	$(BIN)/arrears serve --port $(PORT)
+
+# Lint, types, import contracts, then every test (real PostgreSQL, real Chromium).
+test: install lint types contracts
+	ARREARS_REQUIRE_BROWSER=1 $(BIN)/pytest -p no:cacheprovider
+
+test-fast: install
+	$(BIN)/pytest -x -q -m "not browser"
+
+lint: install
+	$(BIN)/ruff check arrears bench
+	$(BIN)/ruff format --check arrears bench
+
+types: install
+	$(BIN)/mypy arrears
+
+contracts: install
+	$(BIN)/lint-imports
+
+bench: install
+	$(BIN)/python bench/import_bench.py $(BENCH_ARGS)
+
+db-start: install
+	$(BIN)/arrears db start
+
+db-stop: install
+	$(BIN)/arrears db stop
+
+messages: install
+	cd arrears && ../$(BIN)/python ../manage.py makemessages -l en && ../$(BIN)/python ../manage.py compilemessages
+
+clean:
+	-$(BIN)/arrears db stop
+	rm -rf $(VENV) var bench-data
