@@ -124,17 +124,32 @@ def _option(args: list[str], name: str, default: str | None = None) -> str | Non
 
 def _serve(args: list[str]) -> int:
     if "-h" in args or "--help" in args:
-        print("usage: arrears serve [--port N] [--no-worker]\n\nServes the web app on 127.0.0.1:N (default 8000)"
-              " with gunicorn, and a background worker unless --no-worker.")
+        print(
+            "usage: arrears serve [--port N] [--no-worker]\n\nServes the web app on 127.0.0.1:N (default 8000)"
+            " with gunicorn, and a background worker unless --no-worker."
+        )
         return 0
     port = int(_option(args, "--port", os.environ.get("ARREARS_PORT", "8000")) or "8000")
     _django_setup()  # starts the embedded database if needed, before workers fork
-    worker = None if "--no-worker" in args else subprocess.Popen([sys.executable, "-m", "arrears.cli", "worker"])
+    worker = (
+        None if "--no-worker" in args else subprocess.Popen([sys.executable, "-m", "arrears.cli", "worker"])
+    )
     gunicorn = subprocess.Popen(
         [
-            sys.executable, "-m", "gunicorn", "arrears.config.wsgi:application",
-            "--bind", f"127.0.0.1:{port}", "--workers", os.environ.get("ARREARS_WEB_WORKERS", "2"),
-            "--threads", "4", "--timeout", "120", "--access-logfile", "-",
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "arrears.config.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            os.environ.get("ARREARS_WEB_WORKERS", "2"),
+            "--threads",
+            "4",
+            "--timeout",
+            "120",
+            "--access-logfile",
+            "-",
         ]
     )
     print(f"Arrears is serving on http://127.0.0.1:{port}/  (Ctrl-C to stop)", flush=True)
@@ -158,8 +173,10 @@ def _worker(args: list[str]) -> int:
 
 def _demo(args: list[str]) -> int:
     if "-h" in args or "--help" in args:
-        print("usage: arrears demo [--port N] [--no-serve] [--accounts N]\n\nMigrates, loads a demo book"
-              " through the real import, creates demo users and cases, prints the logins, and serves.")
+        print(
+            "usage: arrears demo [--port N] [--no-serve] [--accounts N]\n\nMigrates, loads a demo book"
+            " through the real import, creates demo users and cases, prints the logins, and serves."
+        )
         return 0
     _django_setup()
     from django.core.management import call_command
@@ -170,7 +187,7 @@ def _demo(args: list[str]) -> int:
     accounts = int(_option(args, "--accounts", "2000") or "2000")
     logins = demo.build_demo(accounts=accounts, out=sys.stdout)
     port = _option(args, "--port", "8000") or "8000"
-    print("\nDemo logins (password for all: %s):" % demo.DEMO_PASSWORD)
+    print(f"\nDemo logins (password for all: {demo.DEMO_PASSWORD}):")
     for username, role in logins:
         print(f"  {username:<12} {role}")
     if "--no-serve" in args:

@@ -57,7 +57,9 @@ def book(db: None) -> Book:
         agnes=agnes,
         sam=sam,
         root=root,
-        case_alice=CaseFactory(account=AccountFactory(account_no="A-ALICE"), assigned_collector=alice, team=east),
+        case_alice=CaseFactory(
+            account=AccountFactory(account_no="A-ALICE"), assigned_collector=alice, team=east
+        ),
         case_bob=CaseFactory(account=AccountFactory(account_no="A-BOB"), assigned_collector=bob, team=west),
         case_agency=CaseFactory(account=AccountFactory(account_no="A-AGENCY"), agency=agency),
         case_unassigned=CaseFactory(account=AccountFactory(account_no="A-NOBODY")),

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.http import HttpRequest
 
 from arrears.accounts.models import Agency, ApiToken, Team, User
 
@@ -30,5 +31,5 @@ class ApiTokenAdmin(admin.ModelAdmin):
     readonly_fields = ("name", "user", "prefix", "secret_hash", "created_at", "last_used_at")
     fields = ("name", "user", "prefix", "created_at", "last_used_at", "revoked_at")
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

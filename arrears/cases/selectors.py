@@ -3,6 +3,7 @@ cases goes through these functions; templates never filter."""
 
 from __future__ import annotations
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from arrears.accounts.models import Role, User
@@ -11,10 +12,13 @@ from arrears.portfolio.models import Account, Customer
 
 SEES_EVERYTHING = {Role.ADMIN, Role.SUPERVISOR}
 
+# Whoever makes a request: pages may hand us an anonymous user, who sees nothing.
+Viewer = User | AnonymousUser
 
-def case_scope_filter(user: User) -> Q | None:
+
+def case_scope_filter(user: Viewer) -> Q | None:
     """The condition on ``Case`` rows this user may see; None means no restriction."""
-    if not user.is_authenticated or not user.is_active:
+    if isinstance(user, AnonymousUser) or not user.is_active:
         return Q(pk__in=[])
     if user.role in SEES_EVERYTHING:
         return None
@@ -27,13 +31,13 @@ def case_scope_filter(user: User) -> Q | None:
     return Q(pk__in=[])
 
 
-def cases_visible_to(user: User) -> QuerySet[Case]:
+def cases_visible_to(user: Viewer) -> QuerySet[Case]:
     scope = case_scope_filter(user)
     cases = Case.objects.all()
     return cases if scope is None else cases.filter(scope)
 
 
-def accounts_visible_to(user: User) -> QuerySet[Account]:
+def accounts_visible_to(user: Viewer) -> QuerySet[Account]:
     """Accounts with at least one case the user may see (uses case_account_idx)."""
     scope = case_scope_filter(user)
     if scope is None:
@@ -42,7 +46,7 @@ def accounts_visible_to(user: User) -> QuerySet[Account]:
     return Account.objects.filter(Exists(visible_case))
 
 
-def customers_visible_to(user: User) -> QuerySet[Customer]:
+def customers_visible_to(user: Viewer) -> QuerySet[Customer]:
     scope = case_scope_filter(user)
     if scope is None:
         return Customer.objects.all()

@@ -11,6 +11,7 @@ user that owns ``var/pg/``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -121,8 +122,13 @@ class EmbeddedServer:
         _run_pg_binary(
             "initdb",
             [
-                "-D", str(self.pgdata), "-U", "postgres", "--auth=trust",
-                "--encoding=UTF8", "--locale=C.UTF-8",
+                "-D",
+                str(self.pgdata),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
             ],
         )
 
@@ -156,14 +162,11 @@ class EmbeddedServer:
         import psycopg
 
         with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
-            exists = conn.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]
-            ).fetchone()
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]).fetchone()
             if not exists:
-                try:
+                # Another process may create it between our check and our create.
+                with contextlib.suppress(psycopg.errors.DuplicateDatabase):
                     conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
-                except psycopg.errors.DuplicateDatabase:
-                    pass  # another process created it between our check and our create
 
     def _pg_ctl(self, args: list[str]) -> None:
         _run_pg_binary("pg_ctl", ["-D", str(self.pgdata), *args])
@@ -194,8 +197,13 @@ def _run_pg_binary(name: str, args: list[str]) -> None:
     user = SYSTEM_USER if os.geteuid() == 0 else None
     # pg_ctl's child keeps inherited pipes open, so output goes to files rather than pipes.
     subprocess.run(
-        command, check=True, user=user, stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/",
+        command,
+        check=True,
+        user=user,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd="/",
     )
 
 

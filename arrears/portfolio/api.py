@@ -126,7 +126,9 @@ def import_create(
     if not name.lower().endswith(ALLOWED_SUFFIXES):
         return Status(400, ErrorOut(detail=f"file {name!r}: upload a .csv or .xlsx file"))
     try:
-        batch = import_batch_submit(creditor=found, kind=kind, filename=name, source=file.file, actor=user)
+        batch = import_batch_submit(
+            creditor=found, kind=kind, filename=name, source=file.open("rb"), actor=user
+        )
     except PortfolioError as exc:
         return Status(400, ErrorOut(detail=str(exc)))
     return Status(202, _import_out(batch))
@@ -137,11 +139,13 @@ class ErrorPage(Schema):
     limit: int = 100
 
 
-@router.get("/imports/{batch_id}", response={200: ImportOut, 404: ErrorOut}, summary="An import's status and errors")
+@router.get(
+    "/imports/{batch_id}", response={200: ImportOut, 404: ErrorOut}, summary="An import's status and errors"
+)
 def import_get(request: HttpRequest, batch_id: int, page: Query[ErrorPage]) -> Status[Any]:
     if page.offset < 0 or not 1 <= page.limit <= 1000:
         raise HttpError(422, "offset must be ≥ 0 and limit between 1 and 1000")
-    batch = selectors.import_batch_get(user=request.user, batch_id=batch_id)  # type: ignore[arg-type]
+    batch = selectors.import_batch_get(user=request.user, batch_id=batch_id)
     if batch is None:
         return Status(404, ErrorOut(detail="no such import"))
     return Status(200, _import_out(batch, error_limit=page.limit, error_offset=page.offset))
@@ -209,7 +213,7 @@ def account_list(request: HttpRequest, filters: Query[AccountFilters]) -> Accoun
     elif filters.product:
         raise HttpError(422, "filter by product needs the creditor too (product codes are per creditor)")
     page = selectors.account_list(
-        user=request.user,  # type: ignore[arg-type]
+        user=request.user,
         creditor_id=creditor_id,
         product_id=product_id,
         status=filters.status,
@@ -275,7 +279,7 @@ class AccountDetail(AccountRow):
 
 @router.get("/accounts/{account_id}", response={200: AccountDetail, 404: ErrorOut}, summary="One account")
 def account_get(request: HttpRequest, account_id: int) -> Status[Any]:
-    account = selectors.account_get(user=request.user, account_id=account_id)  # type: ignore[arg-type]
+    account = selectors.account_get(user=request.user, account_id=account_id)
     if account is None:
         return Status(404, ErrorOut(detail="no such account"))
     customer = account.customer

@@ -84,9 +84,7 @@ class Customer(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["creditor", "customer_no"], name="customer_no_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["creditor", "customer_no"], name="customer_no_unique")]
         indexes = [models.Index(fields=["id_number"], name="customer_id_number_idx")]
 
     def __str__(self) -> str:
@@ -181,7 +179,9 @@ class Account(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["creditor", "account_no"], name="account_no_unique"),
-            models.CheckConstraint(name="account_principal_positive", condition=models.Q(principal_fen__gt=0)),
+            models.CheckConstraint(
+                name="account_principal_positive", condition=models.Q(principal_fen__gt=0)
+            ),
         ]
         indexes = [
             # Keyset pagination of the account list: newest id first, optionally per status.

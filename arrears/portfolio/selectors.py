@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Prefetch, QuerySet, Sum
 
-from arrears.accounts.models import User
-from arrears.cases.selectors import accounts_visible_to, customers_visible_to
+from arrears.accounts.models import Role, User
+from arrears.cases.selectors import Viewer, accounts_visible_to, customers_visible_to
 from arrears.portfolio.models import (
     Account,
     AccountChange,
@@ -34,7 +34,7 @@ class AccountPage:
 
 def account_list(
     *,
-    user: User,
+    user: Viewer,
     creditor_id: int | None = None,
     product_id: int | None = None,
     status: str | None = None,
@@ -63,15 +63,19 @@ def account_list(
     return AccountPage(accounts=rows, next_before_id=rows[-1].pk if has_more and rows else None)
 
 
-def account_get(*, user: User, account_id: int) -> Account | None:
+def account_get(*, user: Viewer, account_id: int) -> Account | None:
     """One account with everything its page shows, or None if it does not exist *or* is out of scope."""
     return (
         accounts_visible_to(user)
         .select_related("creditor", "product", "customer")
         .prefetch_related(
-            Prefetch("customer__contact_points", queryset=ContactPoint.objects.order_by("owner_role", "kind", "id")),
+            Prefetch(
+                "customer__contact_points", queryset=ContactPoint.objects.order_by("owner_role", "kind", "id")
+            ),
             Prefetch("instalments", queryset=Instalment.objects.order_by("seq")),
-            Prefetch("payments", queryset=Payment.objects.select_related("reversal_of").order_by("paid_at", "id")),
+            Prefetch(
+                "payments", queryset=Payment.objects.select_related("reversal_of").order_by("paid_at", "id")
+            ),
             Prefetch("changes", queryset=AccountChange.objects.select_related("batch").order_by("-id")),
         )
         .filter(pk=account_id)
@@ -95,7 +99,7 @@ def account_schedule(*, account: Account) -> list[Instalment] | list[ScheduledIn
     )
 
 
-def book_counts(*, user: User) -> dict[str, int]:
+def book_counts(*, user: Viewer) -> dict[str, int]:
     """The home page's numbers, within the user's scope."""
     accounts = accounts_visible_to(user)
     totals = accounts.aggregate(count=Count("id"), principal=Sum("principal_fen"))
@@ -114,14 +118,14 @@ def product_list() -> QuerySet[Product]:
     return Product.objects.select_related("creditor").order_by("creditor__code", "code")
 
 
-def import_batch_list(*, user: User, limit: int = 20) -> list[ImportBatch]:
+def import_batch_list(*, user: Viewer, limit: int = 20) -> list[ImportBatch]:
     """Imports are reference data of the whole book: only people who load files see them."""
     if not user_can_import(user):
         return []
     return list(ImportBatch.objects.select_related("creditor", "created_by").order_by("-id")[:limit])
 
 
-def import_batch_get(*, user: User, batch_id: int) -> ImportBatch | None:
+def import_batch_get(*, user: Viewer, batch_id: int) -> ImportBatch | None:
     if not user_can_import(user):
         return None
     return ImportBatch.objects.select_related("creditor", "created_by").filter(pk=batch_id).first()
@@ -132,5 +136,5 @@ def import_row_errors(*, batch: ImportBatch, limit: int | None = None) -> QueryS
     return errors[:limit] if limit is not None else errors
 
 
-def user_can_import(user: User) -> bool:
-    return bool(user.is_authenticated and user.role in ("admin", "supervisor"))
+def user_can_import(user: Viewer) -> bool:
+    return isinstance(user, User) and user.is_active and user.role in (Role.ADMIN, Role.SUPERVISOR)

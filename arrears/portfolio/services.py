@@ -40,7 +40,9 @@ def creditor_add(*, code: str, name: str, actor: Any = None) -> tuple[Creditor, 
     if created:
         event_record(kind="creditor.created", subject=creditor, actor=actor, data={"name": name})
     elif creditor.name != name:
-        event_record(kind="creditor.renamed", subject=creditor, actor=actor, data={"from": creditor.name, "to": name})
+        event_record(
+            kind="creditor.renamed", subject=creditor, actor=actor, data={"from": creditor.name, "to": name}
+        )
         creditor.name = name
         creditor.save(update_fields=["name"])
     return creditor, created
@@ -147,9 +149,7 @@ def import_batch_submit(
     return batch
 
 
-def import_batch_run(
-    *, batch: ImportBatch, progress: Callable[[int], None] | None = None
-) -> ImportBatch:
+def import_batch_run(*, batch: ImportBatch, progress: Callable[[int], None] | None = None) -> ImportBatch:
     """Load a pending batch. Structural errors load nothing; row errors reject only their rows.
 
     Not re-runnable on a finished batch (it is returned unchanged); importing the same
@@ -195,5 +195,3 @@ def stored_file_remove(*, batch: ImportBatch) -> None:
     """Delete a batch's stored upload (retention jobs call this)."""
     if batch.stored_path:
         Path(batch.stored_path).unlink(missing_ok=True)
-
-

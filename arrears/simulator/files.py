@@ -470,6 +470,14 @@ def _instalment(principal_fen: int, rate: int, term: int) -> int:
         return int(payment.to_integral_value(rounding=ROUND_CEILING))
 
 
+def _months_until_cutoff(open_date: date, term: int) -> int:
+    """How many of the monthly due dates after ``open_date`` fall on or before CUTOFF."""
+    months = (CUTOFF.year - open_date.year) * 12 + CUTOFF.month - open_date.month
+    if months > 0 and _add_months(open_date, months) > CUTOFF:
+        months -= 1
+    return max(0, min(term, months))
+
+
 def loan(seed: int | str, n: int) -> Loan:
     """The loan of account ``n``; the same (seed, n) always gives the same loan."""
     rng = random.Random(f"{seed}-{n}")
@@ -489,9 +497,7 @@ def _loan(rng: random.Random, n: int) -> Loan:
     delinquent = rng.random() < DELINQUENT_SHARE
     stop_pick = rng.random()
     partial_pick = rng.random()
-    due_count = 0
-    while due_count < term and _add_months(open_date, due_count + 1) <= CUTOFF:
-        due_count += 1
+    due_count = _months_until_cutoff(open_date, term)
     partial = 0
     if delinquent:
         paid_full = int(stop_pick * due_count)  # 0 … due_count - 1: at least one instalment is unpaid

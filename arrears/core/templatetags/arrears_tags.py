@@ -165,3 +165,11 @@ _STATUS_BADGES = {
 def status_badge(status: Any) -> str:
     """The Bootstrap badge class for a status value (accounts and import batches)."""
     return _STATUS_BADGES.get(str(status), "text-bg-light")
+
+
+@register.filter
+def thousands(value: Any) -> str:
+    """An integer count with 3-digit grouping, "1,234,567", in every language (finance style:
+    Django's zh-Hans format would group by four digits)."""
+    number = _as_int(value)
+    return "" if number is None else f"{number:,}"

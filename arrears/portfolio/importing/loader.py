@@ -79,7 +79,9 @@ def run_import(*, batch: ImportBatch, progress: Callable[[int], None] | None = N
         _fail(batch, problem.code, problem.params)
         return
     try:
-        ImportBatch.objects.filter(pk=batch.pk).update(file_format=opened.file_format, encoding=opened.encoding)
+        ImportBatch.objects.filter(pk=batch.pk).update(
+            file_format=opened.file_format, encoding=opened.encoding
+        )
         headers = resolve_headers(batch.kind, list(opened.header))
         with transaction.atomic():
             counts = _LOADERS[batch.kind](batch, opened, headers, reporter)
@@ -125,13 +127,17 @@ def _raw_cursor() -> psycopg.Cursor[Any]:
     return raw.cursor()
 
 
-def _copy_all(cur: psycopg.Cursor[Any], table: str, columns: tuple[str, ...], items: Iterator[Any] | list[Any]) -> None:
+def _copy_all(
+    cur: psycopg.Cursor[Any], table: str, columns: tuple[str, ...], items: Iterator[Any] | list[Any]
+) -> None:
     with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
         for item in items:
             copy.write_row(item)
 
 
-def _reject(cur: psycopg.Cursor[Any], table: str, code: str, column: str, select_sql: str, params: dict[str, Any]) -> None:
+def _reject(
+    cur: psycopg.Cursor[Any], table: str, code: str, column: str, select_sql: str, params: dict[str, Any]
+) -> None:
     """Move rows found by ``select_sql`` (row_number, value, params jsonb) from staging to stg_error."""
     cur.execute(
         f"""
@@ -175,7 +181,9 @@ def _save_errors(cur: psycopg.Cursor[Any], batch_id: int) -> int:
 # --- accounts -------------------------------------------------------------------------------
 
 
-def _load_accounts(batch: ImportBatch, opened: OpenedFile, headers: Any, reporter: Callable[[int], None]) -> dict[str, int]:
+def _load_accounts(
+    batch: ImportBatch, opened: OpenedFile, headers: Any, reporter: Callable[[int], None]
+) -> dict[str, int]:
     cur = _raw_cursor()
     _create_error_table(cur)
     cur.execute(
@@ -204,7 +212,9 @@ def _load_accounts(batch: ImportBatch, opened: OpenedFile, headers: Any, reporte
             for row_number, cells in opened.rows:
                 rows_read += 1
                 try:
-                    account, contact_rows = row_parsers.parse_account_row(headers, cells, creditor_code=creditor_code)
+                    account, contact_rows = row_parsers.parse_account_row(
+                        headers, cells, creditor_code=creditor_code
+                    )
                 except row_parsers.RowRejected as rejected:
                     errors.extend(_error_tuples(row_number, rejected))
                 else:
@@ -223,7 +233,10 @@ def _load_accounts(batch: ImportBatch, opened: OpenedFile, headers: Any, reporte
 
     params = {"creditor": batch.creditor_id, "batch": batch.pk}
     _reject(
-        cur, "stg_account", "duplicate_in_file", headers.labels.get("account_no", "account_no"),
+        cur,
+        "stg_account",
+        "duplicate_in_file",
+        headers.labels.get("account_no", "account_no"),
         """SELECT row_number, account_no AS value,
                   jsonb_build_object('first_row', first_row, 'what', '账号') AS extra
            FROM (SELECT row_number, account_no,
@@ -238,13 +251,19 @@ def _load_accounts(batch: ImportBatch, opened: OpenedFile, headers: Any, reporte
         params,
     )
     _reject(
-        cur, "stg_account", "unknown_product", headers.labels.get("product", "product"),
+        cur,
+        "stg_account",
+        "unknown_product",
+        headers.labels.get("product", "product"),
         """SELECT row_number, product_code AS value, jsonb_build_object('value', product_code) AS extra
            FROM stg_account WHERE product_id IS NULL""",
         params,
     )
     _reject(
-        cur, "stg_account", "account_customer_changed", headers.labels.get("customer_id", "customer_id"),
+        cur,
+        "stg_account",
+        "account_customer_changed",
+        headers.labels.get("customer_id", "customer_id"),
         """SELECT s.row_number, s.customer_no AS value,
                   jsonb_build_object('value', s.account_no, 'existing', c.customer_no) AS extra
            FROM stg_account s
@@ -253,7 +272,9 @@ def _load_accounts(batch: ImportBatch, opened: OpenedFile, headers: Any, reporte
            WHERE c.customer_no <> s.customer_no""",
         params,
     )
-    cur.execute("DELETE FROM stg_contact c WHERE NOT EXISTS (SELECT 1 FROM stg_account s WHERE s.row_number = c.row_number)")
+    cur.execute(
+        "DELETE FROM stg_contact c WHERE NOT EXISTS (SELECT 1 FROM stg_account s WHERE s.row_number = c.row_number)"
+    )
 
     # Customers: one per customer_no; when a file repeats a customer, its last row wins.
     cur.execute(
@@ -402,7 +423,9 @@ def _stream_simple(
 # --- schedule --------------------------------------------------------------------------------
 
 
-def _load_schedule(batch: ImportBatch, opened: OpenedFile, headers: Any, reporter: Callable[[int], None]) -> dict[str, int]:
+def _load_schedule(
+    batch: ImportBatch, opened: OpenedFile, headers: Any, reporter: Callable[[int], None]
+) -> dict[str, int]:
     cur = _raw_cursor()
     _create_error_table(cur)
     cur.execute(
@@ -416,14 +439,21 @@ def _load_schedule(batch: ImportBatch, opened: OpenedFile, headers: Any, reporte
         """
     )
     rows_read, _ = _stream_simple(
-        opened, cur, "stg_instalment", row_parsers.SCHEDULE_COLUMNS,
-        lambda cells: row_parsers.parse_schedule_row(headers, cells), reporter,
+        opened,
+        cur,
+        "stg_instalment",
+        row_parsers.SCHEDULE_COLUMNS,
+        lambda cells: row_parsers.parse_schedule_row(headers, cells),
+        reporter,
     )
     if rows_read == 0:
         return {"rows_read": 0}
     params = {"creditor": batch.creditor_id, "batch": batch.pk}
     _reject(
-        cur, "stg_instalment", "duplicate_in_file", headers.labels.get("seq", "seq"),
+        cur,
+        "stg_instalment",
+        "duplicate_in_file",
+        headers.labels.get("seq", "seq"),
         """SELECT row_number, account_no || ' #' || seq AS value,
                   jsonb_build_object('first_row', first_row, 'what', '期次') AS extra
            FROM (SELECT row_number, account_no, seq,
@@ -438,7 +468,10 @@ def _load_schedule(batch: ImportBatch, opened: OpenedFile, headers: Any, reporte
         params,
     )
     _reject(
-        cur, "stg_instalment", "unknown_account", headers.labels.get("account_no", "account_no"),
+        cur,
+        "stg_instalment",
+        "unknown_account",
+        headers.labels.get("account_no", "account_no"),
         """SELECT row_number, account_no AS value, jsonb_build_object('value', account_no) AS extra
            FROM stg_instalment WHERE account_id IS NULL""",
         params,
@@ -532,7 +565,9 @@ def _load_schedule(batch: ImportBatch, opened: OpenedFile, headers: Any, reporte
 # --- payments --------------------------------------------------------------------------------
 
 
-def _load_payments(batch: ImportBatch, opened: OpenedFile, headers: Any, reporter: Callable[[int], None]) -> dict[str, int]:
+def _load_payments(
+    batch: ImportBatch, opened: OpenedFile, headers: Any, reporter: Callable[[int], None]
+) -> dict[str, int]:
     cur = _raw_cursor()
     _create_error_table(cur)
     cur.execute(
@@ -545,8 +580,12 @@ def _load_payments(batch: ImportBatch, opened: OpenedFile, headers: Any, reporte
         """
     )
     rows_read, _ = _stream_simple(
-        opened, cur, "stg_payment", row_parsers.PAYMENT_COLUMNS,
-        lambda cells: row_parsers.parse_payment_row(headers, cells), reporter,
+        opened,
+        cur,
+        "stg_payment",
+        row_parsers.PAYMENT_COLUMNS,
+        lambda cells: row_parsers.parse_payment_row(headers, cells),
+        reporter,
     )
     if rows_read == 0:
         return {"rows_read": 0}
@@ -554,7 +593,10 @@ def _load_payments(batch: ImportBatch, opened: OpenedFile, headers: Any, reporte
     txn_label = headers.labels.get("txn_id", "txn_id")
     # The same transaction twice in one file is one payment; the same txn_id with other data is an error.
     _reject(
-        cur, "stg_payment", "duplicate_in_file", txn_label,
+        cur,
+        "stg_payment",
+        "duplicate_in_file",
+        txn_label,
         """SELECT d.row_number, d.txn_id AS value,
                   jsonb_build_object('first_row', d.first_row, 'what', '流水号') AS extra
            FROM (SELECT s.*, first_value(row_number) OVER w AS first_row,
@@ -574,13 +616,19 @@ def _load_payments(batch: ImportBatch, opened: OpenedFile, headers: Any, reporte
         params,
     )
     _reject(
-        cur, "stg_payment", "unknown_account", headers.labels.get("account_no", "account_no"),
+        cur,
+        "stg_payment",
+        "unknown_account",
+        headers.labels.get("account_no", "account_no"),
         """SELECT row_number, account_no AS value, jsonb_build_object('value', account_no) AS extra
            FROM stg_payment WHERE account_id IS NULL""",
         params,
     )
     _reject(
-        cur, "stg_payment", "txn_conflict", txn_label,
+        cur,
+        "stg_payment",
+        "txn_conflict",
+        txn_label,
         """SELECT s.row_number, s.txn_id AS value, jsonb_build_object('value', s.txn_id) AS extra
            FROM stg_payment s
            JOIN portfolio_payment p ON p.creditor_id = %(creditor)s AND p.txn_id = s.txn_id
@@ -598,14 +646,20 @@ def _load_payments(batch: ImportBatch, opened: OpenedFile, headers: Any, reporte
          SELECT txn_id, account_id, amount_fen FROM stg_payment WHERE reversal_of IS NULL AND NOT duplicate)
     """
     _reject(
-        cur, "stg_payment", "unknown_reversal", reversal_label,
+        cur,
+        "stg_payment",
+        "unknown_reversal",
+        reversal_label,
         f"""SELECT s.row_number, s.reversal_of AS value, jsonb_build_object('value', s.reversal_of) AS extra
             FROM stg_payment s WHERE s.reversal_of IS NOT NULL
               AND NOT EXISTS (SELECT 1 FROM {originals} o WHERE o.txn_id = s.reversal_of)""",
         params,
     )
     _reject(
-        cur, "stg_payment", "reversal_other_account", reversal_label,
+        cur,
+        "stg_payment",
+        "reversal_other_account",
+        reversal_label,
         f"""SELECT s.row_number, s.reversal_of AS value,
                    jsonb_build_object('original', a.account_no) AS extra
             FROM stg_payment s JOIN {originals} o ON o.txn_id = s.reversal_of
@@ -614,7 +668,10 @@ def _load_payments(batch: ImportBatch, opened: OpenedFile, headers: Any, reporte
         params,
     )
     _reject(
-        cur, "stg_payment", "reversal_too_large", headers.labels.get("amount", "amount"),
+        cur,
+        "stg_payment",
+        "reversal_too_large",
+        headers.labels.get("amount", "amount"),
         f"""SELECT s.row_number, (s.amount_fen / 100.0)::text AS value,
                    jsonb_build_object('original', (o.amount_fen / 100.0)::text) AS extra
             FROM stg_payment s JOIN {originals} o ON o.txn_id = s.reversal_of

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -139,7 +138,7 @@ def _sniff_delimiter(first_line: str) -> str:
 
 def _open_csv(path: Path) -> OpenedFile:
     encoding = detect_encoding(path)
-    text = io.open(path, encoding=encoding, errors="strict", newline="")  # noqa: SIM115 - closed by OpenedFile
+    text = open(path, encoding=encoding, errors="strict", newline="")  # noqa: SIM115 - closed by OpenedFile
     first_line = text.readline()
     text.seek(0)
     reader = csv.reader(text, delimiter=_sniff_delimiter(first_line))

@@ -153,7 +153,9 @@ def parse_account_row(
     third_parties = 0
     for n in headers.contact_numbers:
         # Seed 003: application forms write "0" where a contact is missing.
-        present = [not _blank_or_zero(row.raw(f"contact{n}_{part}")) for part in ("name", "relation", "phone")]
+        present = [
+            not _blank_or_zero(row.raw(f"contact{n}_{part}")) for part in ("name", "relation", "phone")
+        ]
         if not any(present):
             continue
         contact_name = row.get(f"contact{n}_name", _text(100))

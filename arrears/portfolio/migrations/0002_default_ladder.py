@@ -8,7 +8,9 @@ from arrears.portfolio.ladders import DEFAULT_BUCKETS, DEFAULT_LADDER_CODE, DEFA
 def create_default_ladder(apps, schema_editor):
     BucketLadder = apps.get_model("portfolio", "BucketLadder")
     Bucket = apps.get_model("portfolio", "Bucket")
-    ladder, _ = BucketLadder.objects.get_or_create(code=DEFAULT_LADDER_CODE, defaults={"name": DEFAULT_LADDER_NAME})
+    ladder, _ = BucketLadder.objects.get_or_create(
+        code=DEFAULT_LADDER_CODE, defaults={"name": DEFAULT_LADDER_NAME}
+    )
     for code, group, min_dpd, max_dpd in DEFAULT_BUCKETS:
         Bucket.objects.get_or_create(
             ladder=ladder, code=code, defaults={"group": group, "min_dpd": min_dpd, "max_dpd": max_dpd}

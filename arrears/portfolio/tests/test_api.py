@@ -21,7 +21,7 @@ SAMPLES = Path(__file__).resolve().parents[3].parent / "shared" / "formats" / "s
 
 def bearer(user: Any, name: str) -> dict[str, str]:
     _, secret = token_create(name=name, user=user)
-    return {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+    return {"Authorization": f"Bearer {secret}"}
 
 
 def test_openapi_document_is_valid_and_lists_the_endpoints(client: Client, db: None) -> None:
@@ -30,14 +30,17 @@ def test_openapi_document_is_valid_and_lists_the_endpoints(client: Client, db: N
     assert response.status_code == 200
     spec = response.json()
     validate(spec)
-    assert {"/api/v1/imports", "/api/v1/imports/{batch_id}", "/api/v1/accounts", "/api/v1/accounts/{account_id}"} <= set(
-        spec["paths"]
-    )
+    assert {
+        "/api/v1/imports",
+        "/api/v1/imports/{batch_id}",
+        "/api/v1/accounts",
+        "/api/v1/accounts/{account_id}",
+    } <= set(spec["paths"])
 
 
 def test_no_token_or_a_wrong_token_is_refused(client: Client, book: Book) -> None:
     assert client.get("/api/v1/accounts").status_code == 401
-    assert client.get("/api/v1/accounts", HTTP_AUTHORIZATION="Bearer arr_wrong").status_code == 401
+    assert client.get("/api/v1/accounts", headers={"Authorization": "Bearer arr_wrong"}).status_code == 401
 
 
 @pytest.mark.parametrize(
@@ -50,10 +53,12 @@ def test_no_token_or_a_wrong_token_is_refused(client: Client, book: Book) -> Non
         ("sam", ["A-NOBODY", "A-AGENCY", "A-BOB", "A-ALICE"]),
     ],
 )
-def test_a_token_sees_exactly_its_users_scope(client: Client, book: Book, persona: str, visible: list[str]) -> None:
+def test_a_token_sees_exactly_its_users_scope(
+    client: Client, book: Book, persona: str, visible: list[str]
+) -> None:
     headers = bearer(getattr(book, persona), f"t-{persona}")
 
-    response = client.get("/api/v1/accounts", **headers)
+    response = client.get("/api/v1/accounts", headers=headers)
 
     assert response.status_code == 200
     assert [row["account_no"] for row in response.json()["items"]] == visible
@@ -62,9 +67,9 @@ def test_a_token_sees_exactly_its_users_scope(client: Client, book: Book, person
 def test_an_account_out_of_scope_is_404_like_a_missing_one(client: Client, book: Book) -> None:
     headers = bearer(book.alice, "t-alice")
 
-    own = client.get(f"/api/v1/accounts/{book.case_alice.account_id}", **headers)
-    other = client.get(f"/api/v1/accounts/{book.case_bob.account_id}", **headers)
-    missing = client.get("/api/v1/accounts/999999999", **headers)
+    own = client.get(f"/api/v1/accounts/{book.case_alice.account_id}", headers=headers)
+    other = client.get(f"/api/v1/accounts/{book.case_bob.account_id}", headers=headers)
+    missing = client.get("/api/v1/accounts/999999999", headers=headers)
 
     assert own.status_code == 200
     assert own.json()["account_no"] == "A-ALICE"
@@ -77,32 +82,46 @@ def test_account_detail_has_balances_schedule_and_masked_contact_points(client: 
     point = account.customer.contact_points.create(kind="mobile", owner_role="self", value="13812345678")
     headers = bearer(book.alice, "t-alice")
 
-    body = client.get(f"/api/v1/accounts/{account.pk}", **headers).json()
+    body = client.get(f"/api/v1/accounts/{account.pk}", headers=headers).json()
 
     assert body["principal_fen"] == 1_200_000
     assert body["customer"]["id_number_masked"] == "110105********1237"
     assert body["contact_points"] == [
         {
-            "id": point.pk, "kind": "mobile", "owner_role": "self", "owner_name": "", "label": "",
-            "value_masked": "138****5678", "is_valid": True, "do_not_contact": False,
-            "do_not_contact_reason": "", "do_not_contact_since": None,
+            "id": point.pk,
+            "kind": "mobile",
+            "owner_role": "self",
+            "owner_name": "",
+            "label": "",
+            "value_masked": "138****5678",
+            "is_valid": True,
+            "do_not_contact": False,
+            "do_not_contact_reason": "",
+            "do_not_contact_since": None,
         }
     ]
     assert len(body["schedule"]) == 12
     assert body["schedule"][0] == {
-        "seq": 1, "due_date": "2026-02-15", "principal_due_fen": 100_000, "interest_due_fen": 0,
-        "fee_due_fen": 0, "premium_due_fen": 0, "total_due_fen": 100_000,
+        "seq": 1,
+        "due_date": "2026-02-15",
+        "principal_due_fen": 100_000,
+        "interest_due_fen": 0,
+        "fee_due_fen": 0,
+        "premium_due_fen": 0,
+        "total_due_fen": 100_000,
     }
 
 
 def test_filters_and_keyset_pages(client: Client, book: Book) -> None:
     headers = bearer(book.sam, "t-sam")
 
-    first = client.get("/api/v1/accounts?limit=3", **headers).json()
-    second = client.get(f"/api/v1/accounts?limit=3&before_id={first['next_before_id']}", **headers).json()
-    by_number = client.get("/api/v1/accounts?creditor=demobank&account_no=A-BOB", **headers).json()
-    bad_limit = client.get("/api/v1/accounts?limit=0", **headers)
-    bad_status = client.get("/api/v1/accounts?status=nonsense", **headers)
+    first = client.get("/api/v1/accounts?limit=3", headers=headers).json()
+    second = client.get(
+        f"/api/v1/accounts?limit=3&before_id={first['next_before_id']}", headers=headers
+    ).json()
+    by_number = client.get("/api/v1/accounts?creditor=demobank&account_no=A-BOB", headers=headers).json()
+    bad_limit = client.get("/api/v1/accounts?limit=0", headers=headers)
+    bad_status = client.get("/api/v1/accounts?status=nonsense", headers=headers)
 
     assert [r["account_no"] for r in first["items"]] == ["A-NOBODY", "A-AGENCY", "A-BOB"]
     assert [r["account_no"] for r in second["items"]] == ["A-ALICE"]
@@ -115,7 +134,9 @@ def test_a_collector_may_not_upload_files(client: Client, book: Book) -> None:
     headers = bearer(book.alice, "t-alice")
 
     with (SAMPLES / "accounts-sample.csv").open("rb") as handle:
-        response = client.post("/api/v1/imports", {"creditor": "DEMOBANK", "kind": "accounts", "file": handle}, **headers)
+        response = client.post(
+            "/api/v1/imports", {"creditor": "DEMOBANK", "kind": "accounts", "file": handle}, headers=headers
+        )
 
     assert response.status_code == 403
     assert ImportBatch.objects.count() == 0
@@ -125,7 +146,9 @@ def test_upload_with_an_unknown_creditor_is_a_clear_400(client: Client, book: Bo
     headers = bearer(book.sam, "t-sam")
 
     with (SAMPLES / "accounts-sample.csv").open("rb") as handle:
-        response = client.post("/api/v1/imports", {"creditor": "NOPE", "kind": "accounts", "file": handle}, **headers)
+        response = client.post(
+            "/api/v1/imports", {"creditor": "NOPE", "kind": "accounts", "file": handle}, headers=headers
+        )
 
     assert (response.status_code, response.json()) == (400, {"detail": "unknown creditor 'NOPE'"})
     assert ImportBatch.objects.count() == 0
@@ -153,5 +176,10 @@ def test_import_over_real_http_is_queued_then_run_by_the_worker(live_server: Any
     run_queued_jobs()
 
     status = httpx.get(f"{live_server.url}/api/v1/imports/{batch_id}", headers=auth).json()
-    assert (status["status"], status["rows_loaded"], status["rows_inserted"], status["errors"]) == ("done", 3, 3, [])
+    assert (status["status"], status["rows_loaded"], status["rows_inserted"], status["errors"]) == (
+        "done",
+        3,
+        3,
+        [],
+    )
     assert Account.objects.count() == 3

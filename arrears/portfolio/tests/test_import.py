@@ -147,7 +147,9 @@ def test_gbk_file_with_english_headers_and_full_width_values(creditor: None, tmp
     assert (account.principal_fen, account.open_date, account.term) == (123_450, dt.date(2026, 1, 5), 12)
     assert account.customer.name == "欧阳明"
     assert set(account.customer.contact_points.values_list("value", flat=True)) == {
-        "19543231948", "19574911862", "18276018955",
+        "19543231948",
+        "19574911862",
+        "18276018955",
     }
 
 
@@ -209,7 +211,9 @@ def test_utf8_file_with_gbk_bytes_late_in_the_file_loads_nothing(creditor: None,
 
     # The file showed UTF-8 Chinese first, so the GBK bytes are damage, not a reason to re-read it as GBK.
     assert (batch.status, batch.error_code, batch.error_params) == (
-        "failed", "bad_encoding_at", {"row": 3, "encoding": "UTF-8"},
+        "failed",
+        "bad_encoding_at",
+        {"row": 3, "encoding": "UTF-8"},
     )
     assert_nothing_loaded()
 
@@ -322,7 +326,8 @@ def test_schedule_file_replaces_the_generated_schedule(creditor: None, tmp_path:
     assert account.schedule_source == "file"
     assert account.total_due_fen == 280_000
     assert list(Instalment.objects.filter(account=account).values_list("seq", "interest_due_fen")) == [
-        (1, 6667), (2, 6667),
+        (1, 6667),
+        (2, 6667),
     ]
     again = run(write(tmp_path, "s2.csv", text), kind="schedule")
     assert (again.rows_inserted, again.rows_updated, again.rows_unchanged) == (0, 0, 2)
@@ -345,10 +350,14 @@ def test_payments_same_txn_is_one_payment_and_reversals_link(creditor: None, tmp
 
     assert (batch.rows_read, batch.rows_inserted, batch.rows_rejected) == (6, 3, 2)
     assert [(row, code) for row, _, _, code in errors_of(batch)] == [
-        (6, "reversal_without_original"), (7, "unknown_account"),
+        (6, "reversal_without_original"),
+        (7, "unknown_account"),
     ]
     reversal = Payment.objects.get(txn_id="R2")
-    assert (reversal.amount_fen, reversal.reversal_of.txn_id if reversal.reversal_of else None) == (-10_000, "P2")
+    assert (reversal.amount_fen, reversal.reversal_of.txn_id if reversal.reversal_of else None) == (
+        -10_000,
+        "P2",
+    )
     assert Payment.objects.get(txn_id="P1").paid_at == dt.datetime(2026, 2, 15, 1, 12, tzinfo=dt.UTC)
     assert Account.objects.get(account_no="DB2026000001").paid_fen == 272_250
 

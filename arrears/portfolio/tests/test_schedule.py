@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -40,4 +41,4 @@ def test_parts_always_add_up_to_the_principal(principal: int, term: int, start: 
     assert sum(i.principal_due_fen for i in schedule) == principal
     assert len(schedule) == term
     assert all(i.due_date == add_months(start, i.seq - 1) for i in schedule)
-    assert all(b.due_date > a.due_date for a, b in zip(schedule, schedule[1:], strict=False))
+    assert all(b.due_date > a.due_date for a, b in itertools.pairwise(schedule))

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, cast
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import translation
@@ -22,22 +22,34 @@ class Command(BaseCommand):
         parser.add_argument("file", type=Path)
         parser.add_argument("--creditor", required=True)
         parser.add_argument("--kind", required=True, choices=ImportKind.values)
-        parser.add_argument("--errors", type=int, default=20, help="how many rejected rows to list (default 20)")
-        parser.add_argument("--lang", default="zh-hans", choices=["zh-hans", "en"], help="language of messages")
+        parser.add_argument(
+            "--errors", type=int, default=20, help="how many rejected rows to list (default 20)"
+        )
+        parser.add_argument(
+            "--lang", default="zh-hans", choices=["zh-hans", "en"], help="language of messages"
+        )
         parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
     def handle(self, *args: Any, **options: Any) -> None:
         translation.activate(options["lang"])
-        console = Console(file=self.stdout, highlight=False)
+        console = Console(file=cast(IO[str], self.stdout), highlight=False)
         path: Path = options["file"]
         with Progress(
-            SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,} rows"),
-            TimeElapsedColumn(), console=console, disable=options["quiet"], transient=True,
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed:,} rows"),
+            TimeElapsedColumn(),
+            console=console,
+            disable=options["quiet"],
+            transient=True,
         ) as progress:
             task = progress.add_task(f"importing {path.name}", total=None)
             try:
                 batch = import_file(
-                    creditor_code=options["creditor"], kind=options["kind"], path=path,
+                    creditor_code=options["creditor"],
+                    kind=options["kind"],
+                    path=path,
                     progress=lambda rows: progress.update(task, completed=rows),
                 )
             except PortfolioError as exc:
@@ -69,5 +81,7 @@ class Command(BaseCommand):
             for column in ("row", "column", "value", "reason"):
                 rejected.add_column(column)
             for error in errors:
-                rejected.add_row(str(error.row_number), error.column, error.value, render_message(error.code, error.params))
+                rejected.add_row(
+                    str(error.row_number), error.column, error.value, render_message(error.code, error.params)
+                )
             console.print(rejected)

@@ -30,4 +30,6 @@ class Command(BaseCommand):
             )
         except PortfolioError as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(f"{'created' if created else 'exists'}: product {product.creditor.code}/{product.code}")
+        self.stdout.write(
+            f"{'created' if created else 'exists'}: product {product.creditor.code}/{product.code}"
+        )
