@@ -35,7 +35,9 @@ class AccountFilterForm(forms.Form):
     creditor = CreditorChoiceField(
         label=_("委托方"), queryset=creditor_list(), required=False, empty_label=_("全部委托方")
     )
-    product = ProductChoiceField(label=_("产品"), queryset=product_list(), required=False, empty_label=_("全部产品"))
+    product = ProductChoiceField(
+        label=_("产品"), queryset=product_list(), required=False, empty_label=_("全部产品")
+    )
     status = forms.ChoiceField(
         label=_("状态"), choices=[("", _("全部状态")), *AccountStatus.choices], required=False
     )

@@ -29,7 +29,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_CEILING, Context, Decimal, localcontext
-from itertools import accumulate
+from itertools import accumulate, pairwise
 from pathlib import Path
 from typing import Any
 
@@ -47,33 +47,30 @@ MAX_CONTACTS = 4
 
 # --- reference data ---------------------------------------------------------------------------
 
-# Roughly in order of frequency; drawn with weights falling with rank.
-_SURNAMES: tuple[tuple[str, str], ...] = tuple(
-    tuple(pair.split(":"))  # type: ignore[misc]
-    for pair in (
-        "王:wang 李:li 张:zhang 刘:liu 陈:chen 杨:yang 黄:huang 赵:zhao 吴:wu 周:zhou 徐:xu 孙:sun "
-        "马:ma 朱:zhu 胡:hu 郭:guo 何:he 高:gao 林:lin 罗:luo 郑:zheng 梁:liang 谢:xie 宋:song "
-        "唐:tang 许:xu 韩:han 冯:feng 邓:deng 曹:cao 彭:peng 曾:zeng 肖:xiao 田:tian 董:dong "
-        "袁:yuan 潘:pan 于:yu 蒋:jiang 蔡:cai 余:yu 杜:du 叶:ye 程:cheng 苏:su 魏:wei 吕:lv 丁:ding "
-        "任:ren 沈:shen 姚:yao 卢:lu 姜:jiang 崔:cui 钟:zhong 谭:tan 陆:lu 汪:wang 范:fan 金:jin "
-        "石:shi 廖:liao 贾:jia 夏:xia 韦:wei 付:fu 方:fang 白:bai 邹:zou 孟:meng 熊:xiong 秦:qin "
-        "邱:qiu 江:jiang 尹:yin 薛:xue 闫:yan 段:duan 雷:lei 侯:hou 龙:long 史:shi 陶:tao 黎:li "
-        "贺:he 顾:gu 毛:mao 郝:hao 龚:gong 邵:shao 万:wan 钱:qian 严:yan 覃:qin 武:wu 戴:dai "
-        "莫:mo 孔:kong 向:xiang 汤:tang"
-    ).split()
-)
-_SURNAME_CUM = list(accumulate(1.0 / (rank + 6) for rank in range(len(_SURNAMES))))
-
 
 def _chars(text: str) -> tuple[tuple[str, str], ...]:
     return tuple(tuple(pair.split(":")) for pair in text.split())  # type: ignore[misc]
 
 
+# Roughly in order of frequency; drawn with weights falling with rank.
+_SURNAMES = _chars(
+    "王:wang 李:li 张:zhang 刘:liu 陈:chen 杨:yang 黄:huang 赵:zhao 吴:wu 周:zhou 徐:xu 孙:sun "
+    "马:ma 朱:zhu 胡:hu 郭:guo 何:he 高:gao 林:lin 罗:luo 郑:zheng 梁:liang 谢:xie 宋:song "
+    "唐:tang 许:xu 韩:han 冯:feng 邓:deng 曹:cao 彭:peng 曾:zeng 肖:xiao 田:tian 董:dong "
+    "袁:yuan 潘:pan 于:yu 蒋:jiang 蔡:cai 余:yu 杜:du 叶:ye 程:cheng 苏:su 魏:wei 吕:lv 丁:ding "
+    "任:ren 沈:shen 姚:yao 卢:lu 姜:jiang 崔:cui 钟:zhong 谭:tan 陆:lu 汪:wang 范:fan 金:jin "
+    "石:shi 廖:liao 贾:jia 夏:xia 韦:wei 付:fu 方:fang 白:bai 邹:zou 孟:meng 熊:xiong 秦:qin "
+    "邱:qiu 江:jiang 尹:yin 薛:xue 闫:yan 段:duan 雷:lei 侯:hou 龙:long 史:shi 陶:tao 黎:li "
+    "贺:he 顾:gu 毛:mao 郝:hao 龚:gong 邵:shao 万:wan 钱:qian 严:yan 覃:qin 武:wu 戴:dai "
+    "莫:mo 孔:kong 向:xiang 汤:tang"
+)
+_SURNAME_CUM = list(accumulate(1.0 / (rank + 6) for rank in range(len(_SURNAMES))))
+
 _MALE = _chars(
     "伟:wei 强:qiang 磊:lei 军:jun 勇:yong 杰:jie 涛:tao 斌:bin 超:chao 明:ming 刚:gang 平:ping "
     "辉:hui 鹏:peng 华:hua 飞:fei 鑫:xin 波:bo 宇:yu 浩:hao 凯:kai 健:jian 俊:jun 帆:fan 旭:xu "
     "宁:ning 龙:long 阳:yang 建:jian 国:guo 峰:feng 亮:liang 成:cheng 志:zhi 新:xin 晨:chen "
-    "博:bo 宏:hong 海:hai 东:dong 振:zhen 毅:yi 坤:kun 睿:rui 轩:xuan 斌:bin 立:li 永:yong"
+    "博:bo 宏:hong 海:hai 东:dong 振:zhen 毅:yi 坤:kun 睿:rui 轩:xuan 立:li 永:yong"
 )
 _FEMALE = _chars(
     "芳:fang 娜:na 敏:min 静:jing 丽:li 艳:yan 娟:juan 霞:xia 秀:xiu 玲:ling 英:ying 燕:yan "
@@ -441,7 +438,8 @@ class Loan:
         rows = []
         balance = self.principal_fen
         for seq in range(1, self.term + 1):
-            interest = (balance * self.rate + 50_000) // 100_000
+            # Interest rounds down, so with the instalment rounded up no instalment exceeds it.
+            interest = balance * self.rate // 100_000
             principal = self.instalment_fen - interest if seq < self.term else balance
             balance -= principal
             rows.append((seq, self.due_date(seq), principal, interest))
@@ -688,7 +686,7 @@ def _split(rng: random.Random, amount: int, parts: int) -> list[int]:
         cuts = sorted(rng.sample(range(1, amount), parts - 1))
         unit = 1
     points = [0, *(cut * unit for cut in cuts), amount]
-    return [b - a for a, b in zip(points, points[1:], strict=False)]
+    return [b - a for a, b in pairwise(points)]
 
 
 def _paid_at(rng: random.Random, day: date, *, debit: bool) -> datetime:

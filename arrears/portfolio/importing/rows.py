@@ -40,7 +40,8 @@ class _Row:
 
     def __init__(self, headers: HeaderMap, cells: list[Any]) -> None:
         self.headers = headers
-        self.cells = cells
+        # Text cells are normalised once here; the parsers' own normalising is then a fast no-op.
+        self.cells = [f.normalize_text(cell) if isinstance(cell, str) else cell for cell in cells]
         self.problems: list[RowProblem] = []
 
     def raw(self, name: str) -> Any:
@@ -57,7 +58,7 @@ class _Row:
     ) -> Any:
         value = self.raw(name)
         try:
-            if f.is_blank(value):
+            if value is None or value == "" or (not isinstance(value, str) and f.is_blank(value)):
                 if required:
                     raise f.FieldError("required")
                 return default
@@ -78,7 +79,9 @@ def _text(max_len: int) -> Callable[[Any], str]:
 
 
 def _blank_or_zero(value: Any) -> bool:
-    return f.is_blank(value) or f.normalize_text(value) == "0"
+    if value is None or value in ("", "0"):
+        return True
+    return f.normalize_text(value) in ("", "0")
 
 
 def _amount_or_zero(value: Any) -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.urls import reverse
+from django.utils import translation
 
 from arrears.conftest import Book
 from arrears.portfolio.models import (
@@ -30,6 +30,14 @@ from arrears.tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _reset_language():
+    """Requests activate their language in this thread and nothing resets it: switch back to the
+    default after each test, so a test that viewed pages in English cannot leak into the next."""
+    yield
+    translation.deactivate()
 
 
 def _text(response) -> str:
@@ -93,7 +101,9 @@ def test_account_list_filters_by_account_no_and_status(client, book: Book):
 
 
 def test_account_list_filters_by_creditor_and_product(client, book: Book):
-    other_product = ProductFactory(creditor=CreditorFactory(code="OTHER", name="另一银行"), code="CARD", name="信用卡")
+    other_product = ProductFactory(
+        creditor=CreditorFactory(code="OTHER", name="另一银行"), code="CARD", name="信用卡"
+    )
     CaseFactory(account=AccountFactory(account_no="A-OTHER", product=other_product))
     client.force_login(book.sam)
 
@@ -127,9 +137,7 @@ def test_bad_filter_value_shows_form_error_and_no_rows(client, book: Book, param
 
 
 def test_keyset_pagination_walks_to_the_next_page(client, book: Book):
-    extra = [
-        CaseFactory(account=AccountFactory(account_no=f"P-{n:02d}")).account for n in range(60)
-    ]
+    extra = [CaseFactory(account=AccountFactory(account_no=f"P-{n:02d}")).account for n in range(60)]
     client.force_login(book.sam)
 
     first = client.get("/accounts/")
@@ -181,12 +189,16 @@ def test_account_list_query_count_is_pinned(client, book: Book, django_assert_ma
 
     # session, user, creditor + product validation, creditor + product options, the page itself.
     with django_assert_max_num_queries(7):
-        response = client.get("/accounts/", {"product": product_id, "creditor": book.case_alice.account.creditor_id})
+        response = client.get(
+            "/accounts/", {"product": product_id, "creditor": book.case_alice.account.creditor_id}
+        )
 
     assert len(response.context["page"].accounts) == 34
 
 
-def test_collector_list_query_count_does_not_grow_with_rows(client, book: Book, django_assert_max_num_queries):
+def test_collector_list_query_count_does_not_grow_with_rows(
+    client, book: Book, django_assert_max_num_queries
+):
     for n in range(30):
         CaseFactory(account=AccountFactory(account_no=f"Q-{n:02d}"), assigned_collector=book.alice)
     client.force_login(book.alice)
@@ -242,18 +254,31 @@ def test_account_page_shows_every_section_with_masked_identifiers(client, book: 
         do_not_contact_since=dt.date(2026, 3, 1),
     )
     InstalmentFactory(
-        account=account, seq=1, due_date=dt.date(2026, 2, 15), principal_due_fen=100_000,
-        interest_due_fen=5_050, fee_due_fen=1_000, premium_due_fen=300,
+        account=account,
+        seq=1,
+        due_date=dt.date(2026, 2, 15),
+        principal_due_fen=100_000,
+        interest_due_fen=5_050,
+        fee_due_fen=1_000,
+        premium_due_fen=300,
     )
     original = PaymentFactory(
-        account=account, txn_id="TXN-1", amount_fen=50_000, channel="银行转账",
+        account=account,
+        txn_id="TXN-1",
+        amount_fen=50_000,
+        channel="银行转账",
         paid_at=dt.datetime(2026, 2, 15, 17, 30, tzinfo=dt.UTC),
     )
     PaymentFactory(
-        account=account, txn_id="TXN-1R", amount_fen=-50_000, reversal_of=original,
+        account=account,
+        txn_id="TXN-1R",
+        amount_fen=-50_000,
+        reversal_of=original,
         paid_at=dt.datetime(2026, 2, 16, 2, 0, tzinfo=dt.UTC),
     )
-    batch = ImportBatch.objects.create(creditor=account.creditor, kind="accounts", filename="accounts-0301.csv")
+    batch = ImportBatch.objects.create(
+        creditor=account.creditor, kind="accounts", filename="accounts-0301.csv"
+    )
     AccountChange.objects.create(
         account=account, batch=batch, kind="updated", changes={"principal_fen": [1_000_000, 1_200_000]}
     )
@@ -264,7 +289,7 @@ def test_account_page_shows_every_section_with_masked_identifiers(client, book: 
     # Customer: the ID number is masked, never shown whole.
     assert '<dd class="col-7 font-monospace" data-testid="customer-id-number">110105********1237</dd>' in html
     assert "110105198803141237" not in html
-    assert "<dd class=\"col-7\">某某科技有限公司</dd>" in html
+    assert '<dd class="col-7">某某科技有限公司</dd>' in html
     # Contact points: masked numbers, validity, do-not-contact with its reason.
     assert '<td class="font-monospace">138****5678</td>' in html
     assert '<td class="font-monospace">139****1111</td>' in html
@@ -286,7 +311,7 @@ def test_account_page_shows_every_section_with_masked_identifiers(client, book: 
     # Import history: batch, kind, old → new in yuan.
     assert "accounts-0301.csv" in html
     assert "<td>更新</td>" in html
-    assert "10,000.00</span> → <span class=\"fw-semibold\">12,000.00</span>" in html
+    assert '10,000.00</span> → <span class="fw-semibold">12,000.00</span>' in html
 
 
 def test_account_page_query_count_is_pinned(client, book: Book, django_assert_max_num_queries):
@@ -317,7 +342,10 @@ def media_root(settings, tmp_path: Path) -> Path:
 def test_non_importers_get_403_on_the_import_page(client, book: Book, persona):
     client.force_login(getattr(book, persona))
 
-    assert client.get("/imports/").status_code == 403
+    response = client.get("/imports/")
+
+    assert response.status_code == 403
+    assert '<h1 class="h5">无权访问</h1>' in _text(response)
 
 
 def test_collector_cannot_upload_and_nothing_is_stored(client, book: Book, media_root: Path):
@@ -337,8 +365,14 @@ def test_collector_cannot_upload_and_nothing_is_stored(client, book: Book, media
 def test_supervisor_sees_the_upload_form_and_recent_batches(client, book: Book):
     creditor = book.case_alice.account.creditor
     batch = ImportBatch.objects.create(
-        creditor=creditor, kind="payments", filename="pay-0301.csv", status=ImportStatus.DONE,
-        rows_read=10, rows_loaded=8, rows_rejected=2, created_by=book.sam,
+        creditor=creditor,
+        kind="payments",
+        filename="pay-0301.csv",
+        status=ImportStatus.DONE,
+        rows_read=10,
+        rows_loaded=8,
+        rows_rejected=2,
+        created_by=book.sam,
     )
     client.force_login(book.sam)
 
@@ -368,7 +402,12 @@ def test_upload_stores_a_pending_batch_and_redirects_to_it(client, book: Book, m
     batch = ImportBatch.objects.get()
     assert response.status_code == 302
     assert response["Location"] == f"/imports/{batch.pk}/"
-    assert (batch.creditor_id, batch.kind, batch.filename, batch.status) == (creditor.pk, "accounts", "账户.csv", "pending")
+    assert (batch.creditor_id, batch.kind, batch.filename, batch.status) == (
+        creditor.pk,
+        "accounts",
+        "账户.csv",
+        "pending",
+    )
     assert batch.created_by == book.sam
     assert batch.size_bytes == len(content)
     assert Path(batch.stored_path).read_bytes() == content
@@ -434,11 +473,26 @@ def test_status_partial_stops_polling_and_reloads_once_done(client, book: Book):
 
 def test_done_batch_page_shows_counts_columns_and_row_errors(client, book: Book):
     batch = _batch(
-        book, status=ImportStatus.DONE, file_format="csv", encoding="gb18030", rows_read=5, rows_loaded=3,
-        rows_inserted=2, rows_updated=1, rows_unchanged=0, rows_rejected=2, ignored_columns=["备注", "客户经理"],
+        book,
+        status=ImportStatus.DONE,
+        file_format="csv",
+        encoding="gb18030",
+        rows_read=5,
+        rows_loaded=3,
+        rows_inserted=2,
+        rows_updated=1,
+        rows_unchanged=0,
+        rows_rejected=2,
+        ignored_columns=["备注", "客户经理"],
     )
-    ImportRowError.objects.create(batch=batch, row_number=4, column="产品", value="NOPE", code="unknown_product",
-                                  params={"value": "NOPE"})
+    ImportRowError.objects.create(
+        batch=batch,
+        row_number=4,
+        column="产品",
+        value="NOPE",
+        code="unknown_product",
+        params={"value": "NOPE"},
+    )
     ImportRowError.objects.create(batch=batch, row_number=2, column="本金", value="", code="required")
     client.force_login(book.sam)
 
@@ -448,7 +502,14 @@ def test_done_batch_page_shows_counts_columns_and_row_errors(client, book: Book)
     assert '<dd class="col-sm-9 col-xl-4" data-testid="batch-format">CSV / gb18030</dd>' in html
     assert '<span class="badge text-bg-light border me-1">备注</span>' in html
     assert '<span class="badge text-bg-light border me-1">客户经理</span>' in html
-    for label, value in [("读取行数", 5), ("导入行数", 3), ("新增", 2), ("更新", 1), ("未变化", 0), ("拒绝行数", 2)]:
+    for label, value in [
+        ("读取行数", 5),
+        ("导入行数", 3),
+        ("新增", 2),
+        ("更新", 1),
+        ("未变化", 0),
+        ("拒绝行数", 2),
+    ]:
         assert f'<div class="stat-label">{label}</div><div class="stat-value-sm num">{value}</div>' in html
     # Ordered by row number, messages rendered in Chinese.
     assert html.index("此项为必填，请补充后重新导入") < html.index("产品 NOPE 不存在，请先在系统中添加该产品")
@@ -457,7 +518,9 @@ def test_done_batch_page_shows_counts_columns_and_row_errors(client, book: Book)
 
 
 def test_failed_batch_shows_its_structural_error(client, book: Book):
-    batch = _batch(book, status=ImportStatus.FAILED, error_code="unsupported_format", error_params={"suffix": ".pdf"})
+    batch = _batch(
+        book, status=ImportStatus.FAILED, error_code="unsupported_format", error_params={"suffix": ".pdf"}
+    )
     client.force_login(book.sam)
 
     html = _text(client.get(f"/imports/{batch.pk}/"))
@@ -470,7 +533,8 @@ def test_failed_batch_shows_its_structural_error(client, book: Book):
 def test_batch_page_shows_only_the_first_200_row_errors(client, book: Book):
     batch = _batch(book, status=ImportStatus.DONE, rows_read=250, rows_rejected=250)
     ImportRowError.objects.bulk_create(
-        ImportRowError(batch=batch, row_number=n + 2, column="本金", value=str(n), code="required") for n in range(250)
+        ImportRowError(batch=batch, row_number=n + 2, column="本金", value=str(n), code="required")
+        for n in range(250)
     )
     client.force_login(book.sam)
 
@@ -497,8 +561,14 @@ def test_missing_batch_is_404(client, book: Book):
 
 def _errors_batch(book: Book) -> ImportBatch:
     batch = _batch(book, status=ImportStatus.DONE, rows_rejected=3)
-    ImportRowError.objects.create(batch=batch, row_number=3, column="产品", value="NOPE", code="unknown_product",
-                                  params={"value": "NOPE"})
+    ImportRowError.objects.create(
+        batch=batch,
+        row_number=3,
+        column="产品",
+        value="NOPE",
+        code="unknown_product",
+        params={"value": "NOPE"},
+    )
     ImportRowError.objects.create(batch=batch, row_number=2, column="本金", value="=1+1", code="required")
     ImportRowError.objects.create(batch=batch, row_number=5, column="金额", value="-100.00", code="required")
     return batch

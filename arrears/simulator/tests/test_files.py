@@ -1,0 +1,342 @@
+"""The simulator writes valid, consistent, reproducible creditor files; the importer loads them whole."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import random
+from collections import Counter
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import phonenumbers
+import pytest
+
+from arrears.accounts.models import Role, User
+from arrears.cases.models import Case, CaseStatus
+from arrears.demo import DEMO_PASSWORD, build_demo, demo_case_accounts
+from arrears.portfolio.importing import rows as row_parsers
+from arrears.portfolio.importing.fields import id_check_digit, parse_id_number, parse_phones
+from arrears.portfolio.importing.headers import resolve_headers
+from arrears.portfolio.importing.reader import open_file
+from arrears.portfolio.models import Account, Customer, ImportBatch, Instalment, Payment
+from arrears.portfolio.services import creditor_add, import_file, product_add
+from arrears.simulator import files as sim
+
+ACCOUNTS = 400
+
+
+def read_rows(path: Path, encoding: str = "utf-8") -> list[dict[str, str]]:
+    with path.open(encoding=encoding, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("book")
+    paths = {kind: folder / f"{kind}.csv" for kind in ("accounts", "schedule", "payments")}
+    sim.write_accounts_csv(paths["accounts"], creditor="SIMBANK", products=["CASHLOAN", "CARD"], count=ACCOUNTS)
+    sim.write_schedule_csv(paths["schedule"], creditor="SIMBANK", count_accounts=ACCOUNTS)
+    sim.write_payments_csv(paths["payments"], creditor="SIMBANK", count=3 * ACCOUNTS, accounts=ACCOUNTS)
+    return paths
+
+
+# --- single values ------------------------------------------------------------------------------
+
+
+def test_id_numbers_pass_the_importer_and_carry_a_real_region_and_birth_date(book: dict[str, Path]) -> None:
+    regions = {region[0] for region in sim._REGIONS}
+    for row in read_rows(book["accounts"]):
+        number = row["身份证号"]
+        assert parse_id_number(number) == number
+        assert number[:6] in regions
+        assert date(1965, 1, 1) <= date(int(number[6:10]), int(number[10:12]), int(number[12:14])) <= date(2002, 12, 31)
+
+
+def test_check_digit_agrees_with_the_importer() -> None:
+    rng = random.Random(7)
+    for _ in range(2000):
+        body = "".join(str(rng.randrange(10)) for _ in range(17))
+        assert sim.id_check_digit(body) == id_check_digit(body)
+    assert sim.id_check_digit("11010519880314123") == "7"  # the format page's sample, 110105198803141237
+
+
+def test_phone_numbers_pass_the_importer_and_phonenumbers(book: dict[str, Path]) -> None:
+    for row in read_rows(book["accounts"]):
+        mobiles = parse_phones(row["手机"], mobile_only=True)
+        assert mobiles and len(mobiles) == len(row["手机"].split(","))
+        for column in ("家庭电话", "单位电话"):
+            if row[column]:
+                assert parse_phones(row[column]) == [row[column]]
+        contacts = [row[f"联系人{n}电话"] for n in range(1, 5) if row[f"联系人{n}电话"]]
+        assert 2 <= len(contacts) <= 4
+        for number in [*mobiles, *contacts, row["家庭电话"], row["单位电话"]]:
+            if number:
+                assert phonenumbers.is_valid_number(phonenumbers.parse(number, "CN")), number
+        for number in contacts:
+            assert parse_phones(number, mobile_only=True) == [number]
+
+
+def test_every_mobile_prefix_and_area_code_makes_valid_numbers() -> None:
+    rng = random.Random(3)
+    for _ in range(3000):
+        mobile = sim._mobile(rng)
+        assert phonenumbers.is_valid_number(phonenumbers.parse(mobile, "CN")), mobile
+    for region in sim._REGIONS:
+        for _ in range(30):
+            landline = sim._landline(rng, region)
+            assert parse_phones(landline) == [landline]
+
+
+# --- files --------------------------------------------------------------------------------------
+
+
+def test_the_same_seed_gives_byte_identical_files(tmp_path: Path) -> None:
+    def write_all(folder: Path, seed: int) -> list[str]:
+        sim.write_accounts_csv(folder / "a.csv", creditor="X", products=["P"], count=150, seed=seed)
+        sim.write_schedule_csv(folder / "s.csv", creditor="X", count_accounts=50, seed=seed)
+        sim.write_payments_csv(folder / "p.csv", creditor="X", count=400, accounts=150, seed=seed)
+        sim.write_accounts_xlsx(folder / "a.xlsx", creditor="X", products=["P"], count=5, seed=seed)
+        return [sha256(folder / name) for name in ("a.csv", "s.csv", "p.csv")]
+
+    first = write_all(tmp_path / "one", seed=5)
+    second = write_all(tmp_path / "two", seed=5)
+    other = write_all(tmp_path / "three", seed=6)
+
+    assert first == second
+    assert all(a != b for a, b in zip(first, other, strict=True))
+
+
+def test_a_window_of_accounts_is_the_same_accounts(tmp_path: Path) -> None:
+    sim.write_accounts_csv(tmp_path / "all.csv", creditor="X", products=["P"], count=60)
+    sim.write_accounts_csv(tmp_path / "part.csv", creditor="X", products=["P"], count=20, start=31)
+
+    assert read_rows(tmp_path / "part.csv") == read_rows(tmp_path / "all.csv")[30:50]
+
+
+def test_gbk_and_english_headers_hold_the_same_rows(tmp_path: Path) -> None:
+    sim.write_accounts_csv(tmp_path / "zh.csv", creditor="X", products=["P"], count=300)
+    sim.write_accounts_csv(tmp_path / "en.csv", creditor="X", products=["P"], count=300, encoding="gbk", english_headers=True)
+
+    with pytest.raises(UnicodeDecodeError):
+        (tmp_path / "en.csv").read_bytes().decode("utf-8")
+    chinese = read_rows(tmp_path / "zh.csv")
+    english = read_rows(tmp_path / "en.csv", encoding="gbk")
+    assert [list(row.values()) for row in chinese] == [list(row.values()) for row in english]
+    assert list(english[0])[:3] == ["creditor", "account_no", "product"]
+    opened = open_file(tmp_path / "en.csv", original_name="en.csv")
+    try:
+        assert opened.encoding == "GB18030"
+        headers = resolve_headers("accounts", opened.header)
+        for _number, cells in opened.rows:
+            row_parsers.parse_account_row(headers, cells, creditor_code="X")
+    finally:
+        opened.close()
+
+
+def test_xlsx_accounts_parse_without_problems(tmp_path: Path) -> None:
+    sim.write_accounts_xlsx(tmp_path / "a.xlsx", creditor="X", products=["P", "Q"], count=40)
+
+    opened = open_file(tmp_path / "a.xlsx", original_name="a.xlsx")
+    try:
+        headers = resolve_headers("accounts", opened.header)
+        parsed = [row_parsers.parse_account_row(headers, cells, creditor_code="X") for _n, cells in opened.rows]
+    finally:
+        opened.close()
+    csv_path = tmp_path / "a.csv"
+    sim.write_accounts_csv(csv_path, creditor="X", products=["P", "Q"], count=40)
+    assert [account[0] for account, _contacts in parsed] == [row["账号"] for row in read_rows(csv_path)]
+    assert [account[6] for account, _contacts in parsed] == [
+        int(Decimal(row["本金"]) * 100) for row in read_rows(csv_path)
+    ]
+
+
+def test_accounts_have_realistic_values_and_some_customers_two_accounts(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    sim.write_accounts_csv(path, creditor="X", products=["P", "Q"], count=3000)
+    rows = read_rows(path)
+
+    assert [row["账号"] for row in rows[:2]] == ["X000000001", "X000000002"]
+    per_customer = Counter(row["客户号"] for row in rows)
+    assert max(per_customer.values()) == 2
+    share = sum(1 for count in per_customer.values() if count == 2) / len(per_customer)
+    assert 0.03 < share < 0.07
+    people: dict[str, set[tuple[str, str]]] = {}
+    for row in rows:
+        people.setdefault(row["客户号"], set()).add((row["姓名"], row["身份证号"]))
+        assert 3000 <= Decimal(row["本金"]) <= 200_000
+        assert Decimal(row["本金"]).as_tuple().exponent == -2
+        assert row["期数"] in {"6", "12", "24", "36"}
+        opened = date.fromisoformat(row["放款日"])
+        assert date(2025, 1, 1) <= opened <= date(2026, 12, 31)
+        assert date.fromisoformat(row["首期还款日"]) == sim._add_months(opened, 1)
+        assert Decimal(row["每期应还"]) * int(row["期数"]) >= Decimal(row["本金"])
+        assert row["产品"] in {"P", "Q"}
+        assert 2 <= len(row["姓名"]) <= 3
+    assert all(len(person) == 1 for person in people.values())
+    assert {row["产品"] for row in rows} == {"P", "Q"}
+
+
+def test_schedules_amortise_the_principal_of_the_same_accounts(book: dict[str, Path]) -> None:
+    accounts = {row["账号"]: row for row in read_rows(book["accounts"])}
+    by_account: dict[str, list[dict[str, str]]] = {}
+    for row in read_rows(book["schedule"]):
+        by_account.setdefault(row["账号"], []).append(row)
+
+    assert list(by_account) == list(accounts)
+    for number, instalments in by_account.items():
+        account = accounts[number]
+        assert [int(row["期次"]) for row in instalments] == list(range(1, int(account["期数"]) + 1))
+        assert instalments[0]["应还日"] == account["首期还款日"]
+        assert sum(Decimal(row["应还本金"]) for row in instalments) == Decimal(account["本金"])
+        for row in instalments:
+            assert Decimal(row["应还本金"]) > 0 and Decimal(row["应还利息"]) > 0
+            assert Decimal(row["应还本金"]) + Decimal(row["应还利息"]) <= Decimal(account["每期应还"])
+
+
+def check_payments(path: Path, creditor: str, accounts: range) -> list[dict[str, str]]:
+    rows = read_rows(path)
+    txns = {row["流水号"]: row for row in rows}
+    assert len(txns) == len(rows)
+    first_due = {}
+    instalment = {}
+    for n in accounts:
+        terms = sim.loan(1, n)
+        first_due[sim.account_no(creditor, n)] = datetime.combine(terms.first_due_date, datetime.min.time())
+        instalment[sim.account_no(creditor, n)] = max(p + i for _s, _d, p, i in terms.schedule())
+    seen: set[str] = set()
+    for row in rows:
+        paid_at = datetime.strptime(row["还款时间"], "%Y-%m-%d %H:%M:%S")
+        assert first_due[row["账号"]] <= paid_at <= datetime(2026, 11, 22, 23, 59, 59)
+        amount = Decimal(row["还款金额"])
+        assert row["渠道"] in {"代扣", "银行转账", "支付宝", "微信", "柜台"}
+        if row["冲正原流水号"]:
+            original = txns[row["冲正原流水号"]]
+            assert original["流水号"] in seen
+            assert (original["账号"], Decimal(original["还款金额"])) == (row["账号"], -amount)
+        else:
+            assert 0 < amount * 100 <= instalment[row["账号"]]
+        seen.add(row["流水号"])
+    return rows
+
+
+@pytest.mark.parametrize(("count", "accounts", "start"), [(1200, 400, 1), (150, 400, 1), (900, 100, 51)])
+def test_payments_have_exactly_count_rows_and_consistent_reversals(
+    tmp_path: Path, count: int, accounts: int, start: int
+) -> None:
+    path = tmp_path / "p.csv"
+    written = sim.write_payments_csv(path, creditor="X", count=count, accounts=accounts, start=start)
+
+    rows = check_payments(path, "X", range(start, start + accounts))
+    assert written == len(rows) == count
+
+
+def test_natural_payments_keep_good_payers_current_and_delinquent_ones_behind(tmp_path: Path) -> None:
+    count = sim.natural_payment_count(accounts=300)
+    path = tmp_path / "p.csv"
+    sim.write_payments_csv(path, creditor="X", count=count, accounts=300)
+    rows = check_payments(path, "X", range(1, 301))
+
+    reversals = sum(1 for row in rows if row["冲正原流水号"])
+    assert reversals < 0.02 * len(rows)
+    paid = Counter(row["账号"] for row in rows if not row["冲正原流水号"])
+    delinquent = set(sim.delinquent_account_numbers(creditor="X", count=300))
+    assert 0.2 < len(delinquent) / 300 < 0.4
+    behind = 0
+    for n in range(1, 301):
+        terms = sim.loan(1, n)
+        number = sim.account_no("X", n)
+        if number in delinquent:
+            assert paid[number] <= terms.due_count
+        else:
+            assert paid[number] <= terms.due_count
+            behind += paid[number] < terms.due_count
+    # A reversal takes the place of a payment, so a good payer may end one instalment behind.
+    assert behind <= 2 * reversals
+
+
+# --- through the importer -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def media(settings: Any, tmp_path: Path) -> None:
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
+@pytest.mark.django_db
+def test_generated_book_imports_with_no_rejected_row(media: None, book: dict[str, Path]) -> None:
+    creditor_add(code="SIMBANK", name="模拟银行")
+    product_add(code="CASHLOAN", creditor_code="SIMBANK", name="现金贷")
+    product_add(code="CARD", creditor_code="SIMBANK", name="信用卡", kind="card")
+    accounts_rows = read_rows(book["accounts"])
+    schedule_rows = read_rows(book["schedule"])
+    payment_rows = read_rows(book["payments"])
+
+    batches = {
+        kind: import_file(creditor_code="SIMBANK", kind=kind, path=book[kind])
+        for kind in ("accounts", "schedule", "payments")
+    }
+
+    for kind, expected in (("accounts", accounts_rows), ("schedule", schedule_rows), ("payments", payment_rows)):
+        batch = batches[kind]
+        assert (batch.status, batch.rows_rejected, batch.rows_loaded) == ("done", 0, len(expected)), kind
+    assert Account.objects.count() == ACCOUNTS
+    assert Customer.objects.count() == len({row["客户号"] for row in accounts_rows})
+    assert Instalment.objects.count() == len(schedule_rows)
+    assert Payment.objects.count() == len(payment_rows)
+    assert Payment.objects.filter(amount_fen__lt=0, reversal_of__isnull=False).count() == sum(
+        1 for row in payment_rows if row["冲正原流水号"]
+    )
+
+    again = import_file(creditor_code="SIMBANK", kind="accounts", path=book["accounts"])
+    assert (again.rows_rejected, again.rows_inserted, again.rows_updated) == (0, 0, 0)
+
+
+@pytest.mark.django_db
+def test_build_demo_creates_users_book_and_cases_and_can_run_again(media: None, tmp_path: Path) -> None:
+    out = io.StringIO()
+
+    logins = build_demo(accounts=200, out=out, directory=tmp_path / "demo")
+
+    assert logins == [
+        ("admin", "admin"),
+        ("sam", "supervisor"),
+        ("tina", "team_leader"),
+        ("alice", "collector"),
+        ("amy", "collector"),
+        ("bob", "collector"),
+        ("agnes", "agency_user"),
+    ]
+    users = {user.username: user for user in User.objects.select_related("team", "agency")}
+    assert all(users[name].check_password(DEMO_PASSWORD) for name, _role in logins)
+    assert (users["tina"].team.code, users["alice"].team.code, users["amy"].team.code) == ("EAST",) * 3
+    assert (users["bob"].team.code, users["agnes"].agency.code, users["admin"].role) == ("WEST", "AG1", Role.ADMIN)
+    assert Account.objects.filter(creditor__code="DEMOBANK").count() == 150
+    assert Account.objects.filter(creditor__code="HUIMIN").count() == 50
+    assert ImportBatch.objects.filter(rows_rejected=0, status="done").count() == ImportBatch.objects.count() == 6
+
+    wanted = demo_case_accounts(200)
+    assert len(wanted) == 74
+    cases = Case.objects.all()
+    assert cases.count() == 74
+    assert set(cases.values_list("account__creditor__code", "account__account_no")) == set(wanted)
+    assert set(cases.values_list("status", flat=True)) == {CaseStatus.IN_PROGRESS}
+    assert cases.filter(agency__code="AG1", assigned_collector=None, team=None).count() == 7
+    owners = Counter(cases.exclude(agency__isnull=False).values_list("assigned_collector__username", "team__code"))
+    assert owners == {("alice", "EAST"): 22, ("amy", "EAST"): 22, ("bob", "WEST"): 23}
+    assert "cases: 74 opened" in out.getvalue()
+
+    again = io.StringIO()
+    assert build_demo(accounts=200, out=again, directory=tmp_path / "demo") == logins
+
+    assert User.objects.count() == 7
+    assert Case.objects.count() == 74
+    assert ImportBatch.objects.count() == 6
+    assert "already imported" in again.getvalue()
