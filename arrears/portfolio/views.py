@@ -10,10 +10,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.middleware import HtmxDetails
 
 from arrears.portfolio import exports
 from arrears.portfolio.forms import AccountFilterForm, ImportUploadForm
@@ -29,6 +31,13 @@ from arrears.portfolio.selectors import (
 )
 from arrears.portfolio.services import import_batch_submit
 
+
+class HtmxHttpRequest(HttpRequest):
+    """A request as django-htmx's middleware leaves it (for type checkers)."""
+
+    htmx: HtmxDetails
+
+
 ROW_ERRORS_SHOWN = 200
 RECENT_BATCHES_SHOWN = 20
 _UNFINISHED = (ImportStatus.PENDING, ImportStatus.RUNNING)
@@ -37,7 +46,7 @@ _UNFINISHED = (ImportStatus.PENDING, ImportStatus.RUNNING)
 @login_required
 @require_GET
 @vary_on_headers("HX-Request")
-def account_list_view(request: HttpRequest) -> HttpResponse:
+def account_list_view(request: HtmxHttpRequest) -> HttpResponse:
     form = AccountFilterForm(request.GET)
     # An invalid filter shows its error and no rows: a half-applied filter would mislead.
     page = account_list(user=request.user, **form.selector_filters()) if form.is_valid() else None
@@ -163,7 +172,7 @@ def import_detail_view(request: HttpRequest, batch_id: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def import_status_view(request: HttpRequest, batch_id: int) -> HttpResponse:
+def import_status_view(request: HtmxHttpRequest, batch_id: int) -> HttpResponse:
     """The status card that htmx polls every second while the batch is pending or running."""
     batch = _batch_or_404(request, batch_id)
     response = render(request, "portfolio/_import_status.html", _status_context(batch))
@@ -175,11 +184,11 @@ def import_status_view(request: HttpRequest, batch_id: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def import_errors_csv_view(request: HttpRequest, batch_id: int) -> HttpResponse:
+def import_errors_csv_view(request: HttpRequest, batch_id: int) -> HttpResponseBase:
     return exports.errors_csv_response(batch=_batch_or_404(request, batch_id))
 
 
 @login_required
 @require_GET
-def import_errors_xlsx_view(request: HttpRequest, batch_id: int) -> HttpResponse:
+def import_errors_xlsx_view(request: HttpRequest, batch_id: int) -> HttpResponseBase:
     return exports.errors_xlsx_response(batch=_batch_or_404(request, batch_id))

@@ -1,7 +1,8 @@
 """Display filters shared by every page: money in yuan, and masked personal identifiers.
 
 Phone numbers and ID numbers are masked by default wherever they are shown; a page that
-needs the full value must say so explicitly (and, later, log who looked).
+needs the full value must say so explicitly (and, later, log who looked). The masking rules
+live in ``arrears.core.masking`` so that pages and the API hide the same characters.
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ from typing import Any
 from django import template
 from django.utils.translation import gettext_lazy as _
 
-register = template.Library()
+from arrears.core import masking
 
-_MASK = "****"
-_ID_MASK = "********"
+register = template.Library()
 
 
 def _as_int(value: Any) -> int | None:
@@ -43,52 +43,22 @@ def yuan(fen: Any) -> str:
 def mask_id(value: Any) -> str:
     """An ID number as its first 6 and last 4 characters: "110105********1237"."""
     text = str(value or "").strip()
-    if not text:
-        return ""
-    if len(text) <= 10:
-        # Too short to show both ends without revealing most of it.
-        return _ID_MASK
-    return f"{text[:6]}{_ID_MASK}{text[-4:]}"
+    return masking.mask_id_number(text) if text else ""
 
 
 @register.filter
 def mask_phone(value: Any) -> str:
     """A phone number with its middle hidden: "13812345678" → "138****5678"."""
     text = str(value or "").strip()
-    if not text:
-        return ""
-    if len(text) >= 8:
-        return f"{text[:3]}{_MASK}{text[-4:]}"
-    if len(text) > 4:
-        return f"{_MASK}{text[-2:]}"
-    return _MASK
-
-
-def _mask_email(text: str) -> str:
-    local, _, domain = text.partition("@")
-    if not domain:
-        return f"{text[:1]}{_MASK}"
-    return f"{local[:1]}{_MASK}@{domain}"
-
-
-def _mask_address(text: str) -> str:
-    # The first few characters (province, city) help a collector; the rest is personal.
-    keep = min(6, max(len(text) // 3, 1))
-    return f"{text[:keep]}{_MASK}"
+    return masking.mask_phone(text) if text else ""
 
 
 @register.filter
 def mask_contact(value: Any, kind: str = "") -> str:
-    """A contact point's value masked by its kind: phones like ``mask_phone``, e-mail keeps
-    the first letter and the domain, addresses keep the first few characters."""
+    """A contact point's value masked by its kind (phone, e-mail or address), exactly as the API
+    masks it: both use ``arrears.core.masking``."""
     text = str(value or "").strip()
-    if not text:
-        return ""
-    if kind == "email":
-        return _mask_email(text)
-    if kind == "address":
-        return _mask_address(text)
-    return mask_phone(text)
+    return masking.mask_value(str(kind or ""), text) if text else ""
 
 
 # Labels of the fields an import records in AccountChange.changes.

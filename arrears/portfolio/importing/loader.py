@@ -12,8 +12,12 @@ Idempotency comes from the business keys: accounts by (creditor, account_no), cu
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures
 import json
 import logging
+import multiprocessing
+import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -73,6 +77,8 @@ class _Progress:
 def run_import(*, batch: ImportBatch, progress: Callable[[int], None] | None = None) -> None:
     """Load ``batch`` (already claimed: status running). Sets it to done or failed."""
     reporter = _Progress(batch.pk, progress)
+    # Load the creditor now: no query may run on the connection while a COPY streams on it.
+    batch.creditor.code  # noqa: B018
     try:
         opened = open_file(Path(batch.stored_path), original_name=batch.filename)
     except FileProblem as problem:
@@ -205,22 +211,18 @@ def _load_accounts(
         ) ON COMMIT DROP;
         """
     )
-    creditor_code = batch.creditor.code
     errors: list[tuple[Any, ...]] = []
     rows_read = 0
     # Contacts go to a second COPY after the first ends (one COPY per connection at a time);
     # they are spooled to a temporary file so memory stays flat.
     with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
         with cur.copy(f"COPY stg_account ({', '.join(row_parsers.ACCOUNT_COLUMNS)}) FROM STDIN") as copy:
-            for row_number, cells in opened.rows:
+            for row_number, parsed, problems in _parsed_rows(batch, opened, headers):
                 rows_read += 1
-                try:
-                    account, contact_rows = row_parsers.parse_account_row(
-                        headers, cells, creditor_code=creditor_code
-                    )
-                except row_parsers.RowRejected as rejected:
-                    errors.extend(_error_tuples(row_number, rejected))
+                if problems is not None:
+                    errors.extend(_error_tuples(row_number, problems))
                 else:
+                    account, contact_rows = parsed
                     copy.write_row((row_number, *account))
                     for contact in contact_rows:
                         spool.write(json.dumps([row_number, *contact], ensure_ascii=False))
@@ -396,33 +398,73 @@ def _load_accounts(
     }
 
 
-def _error_tuples(row_number: int, rejected: row_parsers.RowRejected) -> Iterator[tuple[Any, ...]]:
-    for p in rejected.problems:
+def _error_tuples(row_number: int, problems: list[row_parsers.RowProblem]) -> Iterator[tuple[Any, ...]]:
+    for p in problems:
         yield (row_number, p.column, p.value, p.code, json.dumps(p.params, ensure_ascii=False, default=str))
 
 
+# Files at least this big are parsed by a pool of worker processes; below it, starting the
+# pool costs more than it saves.
+PARALLEL_MIN_BYTES = 8 * 1024 * 1024
+CHUNK_ROWS = 2000
+
+
+def _chunks(opened: OpenedFile) -> Iterator[list[tuple[int, list[Any]]]]:
+    chunk: list[tuple[int, list[Any]]] = []
+    for item in opened.rows:
+        chunk.append(item)
+        if len(chunk) >= CHUNK_ROWS:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _parsed_rows(batch: ImportBatch, opened: OpenedFile, headers: Any) -> Iterator[row_parsers.Parsed]:
+    """Rows parsed in file order, by worker processes for big files (parsing is CPU-bound
+    Python; reading, COPY and PostgreSQL keep the main process busy meanwhile)."""
+    workers = int(os.environ.get("ARREARS_IMPORT_WORKERS", os.cpu_count() or 1))
+    creditor_code = batch.creditor.code
+    if workers < 2 or batch.size_bytes < PARALLEL_MIN_BYTES:
+        for chunk in _chunks(opened):
+            yield from row_parsers.parse_chunk(batch.kind, headers, creditor_code, chunk)
+        return
+    # "spawn", not fork: the web and job workers have threads, which fork would copy half-way.
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pending: collections.deque[concurrent.futures.Future[list[row_parsers.Parsed]]] = collections.deque()
+        for chunk in _chunks(opened):
+            pending.append(pool.submit(row_parsers.parse_chunk, batch.kind, headers, creditor_code, chunk))
+            # A bounded window keeps memory flat however long the file is.
+            if len(pending) >= 2 * workers:
+                yield from pending.popleft().result()
+        while pending:
+            yield from pending.popleft().result()
+
+
 def _stream_simple(
+    batch: ImportBatch,
     opened: OpenedFile,
+    headers: Any,
     cur: psycopg.Cursor[Any],
     table: str,
     columns: tuple[str, ...],
-    parse: Callable[[list[Any]], tuple[Any, ...]],
     reporter: Callable[[int], None],
-) -> tuple[int, list[tuple[Any, ...]]]:
+) -> int:
     rows_read = 0
     errors: list[tuple[Any, ...]] = []
     with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row_number, cells in opened.rows:
+        for row_number, parsed, problems in _parsed_rows(batch, opened, headers):
             rows_read += 1
-            try:
-                copy.write_row((row_number, *parse(cells)))
-            except row_parsers.RowRejected as rejected:
-                errors.extend(_error_tuples(row_number, rejected))
+            if problems is not None:
+                errors.extend(_error_tuples(row_number, problems))
+            else:
+                copy.write_row((row_number, *parsed))
             if rows_read % PROGRESS_EVERY == 0:
                 reporter(rows_read)
     reporter(rows_read)
     _copy_all(cur, "stg_error", ERROR_COLUMNS, errors)
-    return rows_read, errors
+    return rows_read
 
 
 # --- schedule --------------------------------------------------------------------------------
@@ -443,13 +485,8 @@ def _load_schedule(
         ) ON COMMIT DROP
         """
     )
-    rows_read, _ = _stream_simple(
-        opened,
-        cur,
-        "stg_instalment",
-        row_parsers.SCHEDULE_COLUMNS,
-        lambda cells: row_parsers.parse_schedule_row(headers, cells),
-        reporter,
+    rows_read = _stream_simple(
+        batch, opened, headers, cur, "stg_instalment", row_parsers.SCHEDULE_COLUMNS, reporter
     )
     if rows_read == 0:
         return {"rows_read": 0}
@@ -584,13 +621,8 @@ def _load_payments(
         ) ON COMMIT DROP
         """
     )
-    rows_read, _ = _stream_simple(
-        opened,
-        cur,
-        "stg_payment",
-        row_parsers.PAYMENT_COLUMNS,
-        lambda cells: row_parsers.parse_payment_row(headers, cells),
-        reporter,
+    rows_read = _stream_simple(
+        batch, opened, headers, cur, "stg_payment", row_parsers.PAYMENT_COLUMNS, reporter
     )
     if rows_read == 0:
         return {"rows_read": 0}

@@ -259,3 +259,31 @@ def parse_payment_row(headers: HeaderMap, cells: list[Any]) -> tuple[Any, ...]:
         )
     row.reject_if_any()
     return (account_no, txn_id, paid_at, amount, channel, reversal_of)
+
+
+# --- chunks, for parsing in worker processes ------------------------------------------------
+
+Parsed = tuple[int, Any, list[RowProblem] | None]
+
+
+def parse_chunk(
+    kind: str, headers: HeaderMap, creditor_code: str, chunk: list[tuple[int, list[Any]]]
+) -> list[Parsed]:
+    """Parse rows of one file kind: (row_number, parsed, None) or (row_number, None, problems).
+
+    A module-level function of plain arguments so a process pool can run it.
+    """
+    results: list[Parsed] = []
+    for row_number, cells in chunk:
+        try:
+            if kind == "accounts":
+                parsed: Any = parse_account_row(headers, cells, creditor_code=creditor_code)
+            elif kind == "schedule":
+                parsed = parse_schedule_row(headers, cells)
+            else:
+                parsed = parse_payment_row(headers, cells)
+        except RowRejected as rejected:
+            results.append((row_number, None, rejected.problems))
+        else:
+            results.append((row_number, parsed, None))
+    return results

@@ -365,3 +365,18 @@ def test_payments_same_txn_is_one_payment_and_reversals_link(creditor: None, tmp
     second = run(write(tmp_path, "p2.csv", conflicting), kind="payments")
     assert errors_of(second) == [(2, "流水号", "P1", "txn_conflict")]
     assert Payment.objects.count() == 3
+
+
+def test_worker_processes_parse_big_files_with_the_same_result(
+    creditor: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(loader, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(loader, "CHUNK_ROWS", 1)
+    monkeypatch.setenv("ARREARS_IMPORT_WORKERS", "2")
+    bad = ROW_CHEN.replace("DB2026000002", "DB3").replace("2026-03-01", "2026-02-30")
+
+    batch = run(write(tmp_path, "a.csv", f"{HEADER}\n{ROW_ZHANG}\n{bad}\n{ROW_CHEN}\n"))
+
+    assert (batch.rows_read, batch.rows_loaded, batch.rows_rejected) == (3, 2, 1)
+    assert errors_of(batch) == [(3, "放款日", "2026-02-30", "impossible_date")]
+    assert ContactPoint.objects.filter(customer__customer_no="C1002").count() == 5
