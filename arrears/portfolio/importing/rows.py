@@ -107,14 +107,13 @@ ACCOUNT_COLUMNS = (
     "instalment_fen",
     "first_due_date",
     "flags",
+    "contacts",
 )
-CONTACT_COLUMNS = ("row_number", "customer_no", "kind", "owner_role", "owner_name", "label", "value")
 
 
-def parse_account_row(
-    headers: HeaderMap, cells: list[Any], *, creditor_code: str
-) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
-    """One accounts-file row → (account staging tuple without row_number, contact tuples)."""
+def parse_account_row(headers: HeaderMap, cells: list[Any], *, creditor_code: str) -> tuple[Any, ...]:
+    """One accounts-file row → its staging tuple (without row_number); contacts as a JSON list of
+    [kind, owner_role, owner_name, label, value]."""
     row = _Row(headers, cells)
     creditor = row.get("creditor", _text(32))
     if creditor and creditor.upper() != creditor_code.upper():
@@ -200,9 +199,11 @@ def parse_account_row(
         instalment,
         first_due,
         json.dumps(flags),
+        # The row's contact points travel with it as JSON and are unnested in SQL, so one COPY
+        # carries the whole file.
+        json.dumps(contacts, ensure_ascii=False),
     )
-    contact_rows = [(customer_no, *contact) for contact in contacts]
-    return account, contact_rows
+    return account
 
 
 # --- schedule ------------------------------------------------------------------------------
@@ -263,21 +264,39 @@ def parse_payment_row(headers: HeaderMap, cells: list[Any]) -> tuple[Any, ...]:
 
 # --- chunks, for parsing in worker processes ------------------------------------------------
 
-Parsed = tuple[int, Any, list[RowProblem] | None]
+Parsed = tuple[int, str | None, list[RowProblem] | None]
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def copy_line(values: tuple[Any, ...]) -> str:
+    """One row in PostgreSQL's COPY text format (tab-separated, backslash escapes, \\N for NULL)."""
+    fields = []
+    for value in values:
+        if value is None:
+            fields.append("\\N")
+        elif isinstance(value, str):
+            fields.append(value.translate(_COPY_ESCAPES))
+        elif isinstance(value, date):
+            fields.append(value.isoformat())
+        else:
+            fields.append(str(value))
+    return "\t".join(fields) + "\n"
 
 
 def parse_chunk(
     kind: str, headers: HeaderMap, creditor_code: str, chunk: list[tuple[int, list[Any]]]
 ) -> list[Parsed]:
-    """Parse rows of one file kind: (row_number, parsed, None) or (row_number, None, problems).
+    """Parse rows of one file kind: (row_number, COPY line, None) or (row_number, None, problems).
 
-    A module-level function of plain arguments so a process pool can run it.
+    A module-level function of plain arguments so a process pool can run it; it returns COPY
+    text so the main process only has to pass bytes on to PostgreSQL.
     """
     results: list[Parsed] = []
     for row_number, cells in chunk:
         try:
             if kind == "accounts":
-                parsed: Any = parse_account_row(headers, cells, creditor_code=creditor_code)
+                parsed = parse_account_row(headers, cells, creditor_code=creditor_code)
             elif kind == "schedule":
                 parsed = parse_schedule_row(headers, cells)
             else:
@@ -285,5 +304,5 @@ def parse_chunk(
         except RowRejected as rejected:
             results.append((row_number, None, rejected.problems))
         else:
-            results.append((row_number, parsed, None))
+            results.append((row_number, copy_line((row_number, *parsed)), None))
     return results

@@ -380,3 +380,17 @@ def test_worker_processes_parse_big_files_with_the_same_result(
     assert (batch.rows_read, batch.rows_loaded, batch.rows_rejected) == (3, 2, 1)
     assert errors_of(batch) == [(3, "放款日", "2026-02-30", "impossible_date")]
     assert ContactPoint.objects.filter(customer__customer_no="C1002").count() == 5
+
+
+def test_tabs_newlines_and_backslashes_survive_the_copy(creditor: None, tmp_path: Path) -> None:
+    row = ROW_ZHANG.replace("北京某科技有限公司", '"北京\\某\t科技"').replace(
+        "北京市海淀区中关村大街1号", '"北京市海淀区\n中关村大街1号"'
+    )
+
+    batch = run(write(tmp_path, "esc.csv", f"{HEADER}\n{row}\n{ROW_CHEN}\n"))
+
+    assert (batch.rows_loaded, batch.rows_rejected) == (2, 0)
+    assert Customer.objects.get(customer_no="C1001").employer == "北京\\某\t科技"
+    assert ContactPoint.objects.get(kind="address", customer__customer_no="C1001").value == "北京市海淀区\n中关村大街1号"
+    # The record after the multi-line one loads too.
+    assert Account.objects.get(account_no="DB2026000002").principal_fen == 800_000
