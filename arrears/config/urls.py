@@ -3,10 +3,10 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from arrears.config.api import api
-from arrears.core import views as core_views
+from arrears.portfolio import views as portfolio_views
 
 urlpatterns = [
-    path("", core_views.home, name="home"),
+    path("", portfolio_views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(template_name="core/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

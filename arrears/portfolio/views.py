@@ -6,6 +6,8 @@ Scoping lives in the selectors; a view never filters accounts itself.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -20,10 +22,13 @@ from django_htmx.middleware import HtmxDetails
 from arrears.portfolio import exports
 from arrears.portfolio.forms import AccountFilterForm, ImportUploadForm
 from arrears.portfolio.importing.messages import render_message
-from arrears.portfolio.models import Account, ImportBatch, ImportStatus
+from arrears.portfolio.models import ImportBatch, ImportStatus, Instalment
+from arrears.portfolio.schedule import ScheduledInstalment
 from arrears.portfolio.selectors import (
     account_get,
     account_list,
+    account_schedule,
+    book_counts,
     import_batch_get,
     import_batch_list,
     import_row_errors,
@@ -38,9 +43,24 @@ class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
 
 
+RECENT_IMPORTS_SHOWN = 5
 ROW_ERRORS_SHOWN = 200
 RECENT_BATCHES_SHOWN = 20
 _UNFINISHED = (ImportStatus.PENDING, ImportStatus.RUNNING)
+
+
+@login_required
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """The landing page: the size of the book the user can see, and the latest imports."""
+    return render(
+        request,
+        "core/home.html",
+        {
+            "counts": book_counts(user=request.user),
+            "recent_imports": import_batch_list(user=request.user, limit=RECENT_IMPORTS_SHOWN),
+        },
+    )
 
 
 @login_required
@@ -54,16 +74,14 @@ def account_list_view(request: HtmxHttpRequest) -> HttpResponse:
         "form": form,
         "page": page,
         "filtered": any(request.GET.get(name) for name in ("creditor", "product", "status", "account_no")),
-        "can_import": user_can_import(request.user),
     }
     if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
         return render(request, "portfolio/_account_results.html", context)
     return render(request, "portfolio/account_list.html", context)
 
 
-def _schedule_totals(account: Account) -> dict[str, int]:
-    """Column sums of the (already prefetched) schedule, for the table's footer."""
-    instalments = account.instalments.all()
+def _schedule_totals(instalments: Sequence[Instalment] | Sequence[ScheduledInstalment]) -> dict[str, int]:
+    """Column sums of the schedule, for the table's footer."""
     return {
         "principal": sum(i.principal_due_fen for i in instalments),
         "interest": sum(i.interest_due_fen for i in instalments),
@@ -80,14 +98,11 @@ def account_detail_view(request: HttpRequest, account_id: int) -> HttpResponse:
     if account is None:
         # Out of scope and nonexistent look the same: no hint that the account exists.
         raise Http404
+    schedule = account_schedule(account=account)
     return render(
         request,
         "portfolio/account_detail.html",
-        {
-            "account": account,
-            "schedule_totals": _schedule_totals(account),
-            "can_import": user_can_import(request.user),
-        },
+        {"account": account, "schedule": schedule, "schedule_totals": _schedule_totals(schedule)},
     )
 
 
@@ -129,7 +144,6 @@ def import_page_view(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "batches": import_batch_list(user=request.user, limit=RECENT_BATCHES_SHOWN),
-            "can_import": True,
         },
     )
 
@@ -164,7 +178,6 @@ def import_detail_view(request: HttpRequest, batch_id: int) -> HttpResponse:
             "row_errors": row_errors,
             "row_errors_limit": ROW_ERRORS_SHOWN,
             "row_errors_truncated": batch.rows_rejected > ROW_ERRORS_SHOWN,
-            "can_import": True,
         }
     )
     return render(request, "portfolio/import_detail.html", context)

@@ -238,6 +238,8 @@ def test_out_of_scope_and_missing_accounts_are_both_404(client, book: Book, whos
 
 def test_account_page_shows_every_section_with_masked_identifiers(client, book: Book):
     account = book.case_alice.account
+    account.schedule_source = "file"  # the instalments below came from a schedule file
+    account.save()
     customer = account.customer
     customer.employer = "某某科技有限公司"
     customer.save()
@@ -625,3 +627,14 @@ def test_errors_xlsx_lists_every_error_as_text(client, book: Book):
         [5, "金额", "-100.00", "此项为必填，请补充后重新导入"],
     ]
     assert workbook.active["C2"].data_type == "s"
+
+
+def test_account_page_shows_the_generated_schedule_when_no_file_was_sent(client: Client, book: Book) -> None:
+    client.force_login(book.alice)
+
+    html = _text(client.get(f"/accounts/{book.case_alice.account_id}/"))
+
+    # 12,000.00 over 12 months from 2026-02-15: 1,000.00 each, derived rather than stored.
+    assert "<td>2026-02-15</td>" in html
+    assert "<td>2027-01-15</td>" in html
+    assert html.count('<td class="text-end num">12,000.00</td>') == 2  # footer: principal and total
