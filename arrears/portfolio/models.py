@@ -185,6 +185,9 @@ class Account(models.Model):
         ]
         indexes = [
             # Keyset pagination of the account list: newest id first, optionally per status.
+            models.Index(fields=["creditor", "-id"], name="account_creditor_id_idx"),
+            # Looking an account up by its number alone (search box, API without creditor).
+            models.Index(fields=["account_no"], name="account_no_idx"),
             models.Index(fields=["status", "-id"], name="account_status_id_idx"),
             models.Index(fields=["product", "-id"], name="account_product_id_idx"),
             models.Index(fields=["customer"], name="account_customer_idx"),
