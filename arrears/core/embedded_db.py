@@ -45,8 +45,8 @@ class EmbeddedServer:
 
     @classmethod
     def default(cls) -> EmbeddedServer:
-        port = int(os.environ.get("ARREARS_PG_PORT", DEFAULT_PORT))
-        return cls(data_dir=project_home() / "var" / "pg", port=port)
+        data_dir = project_home() / "var" / "pg"
+        return cls(data_dir=data_dir, port=_choose_port(data_dir))
 
     @property
     def pgdata(self) -> Path:
@@ -184,6 +184,38 @@ class EmbeddedServer:
             os.chown(root, entry.pw_uid, entry.pw_gid)
             for name in dirs + files:
                 os.chown(os.path.join(root, name), entry.pw_uid, entry.pw_gid)
+
+
+def _choose_port(data_dir: Path) -> int:
+    """``ARREARS_PG_PORT`` if set; else the port this data directory used before; else 54329,
+    or any free port when 54329 is taken (another checkout's server, say). The choice is kept
+    in ``var/pg/port`` so every process of this checkout finds the same server."""
+    if env := os.environ.get("ARREARS_PG_PORT"):
+        return int(env)
+    port_file = data_dir / "port"
+    try:
+        return int(port_file.read_text().strip())
+    except (FileNotFoundError, ValueError):
+        pass
+    port = DEFAULT_PORT if _port_is_free(DEFAULT_PORT) else _free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port_file.write_text(f"{port}\n")
+    return port
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def _bin_dir() -> Path:
