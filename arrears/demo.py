@@ -41,7 +41,10 @@ class DemoCreditor:
 
 CREDITORS = (
     DemoCreditor(
-        "DEMOBANK", "示范银行", 1, (("CASHLOAN", "现金贷", ProductKind.LOAN), ("CARD", "信用卡", ProductKind.CARD))
+        "DEMOBANK",
+        "示范银行",
+        1,
+        (("CASHLOAN", "现金贷", ProductKind.LOAN), ("CARD", "信用卡", ProductKind.CARD)),
     ),
     DemoCreditor(
         "HUIMIN",
@@ -85,7 +88,9 @@ def demo_case_accounts(accounts: int) -> list[tuple[str, str]]:
         count = accounts_per_creditor(accounts)[creditor.code]
         wanted += [
             (creditor.code, number)
-            for number in simulator.delinquent_account_numbers(creditor=creditor.code, count=count, seed=creditor.seed)
+            for number in simulator.delinquent_account_numbers(
+                creditor=creditor.code, count=count, seed=creditor.seed
+            )
         ]
     return wanted
 
@@ -145,7 +150,10 @@ def _creditor(creditor: DemoCreditor, count: int, folder: Path, actor: User, say
         accounts_file, creditor=creditor.code, products=products, count=count, seed=creditor.seed
     )
     simulator.write_schedule_csv(
-        schedule_file, creditor=creditor.code, count_accounts=max(1, count // SCHEDULE_EVERY), seed=creditor.seed
+        schedule_file,
+        creditor=creditor.code,
+        count_accounts=max(1, count // SCHEDULE_EVERY),
+        seed=creditor.seed,
     )
     payments = simulator.natural_payment_count(accounts=count, seed=creditor.seed)
     simulator.write_payments_csv(
@@ -206,7 +214,12 @@ def _cases(accounts: int, users: dict[str, User], say: _Say) -> None:
             created += 1
             if created % AGENCY_EVERY == 0:
                 cases.append(
-                    Case(account_id=account_id, customer_id=customer_id, status=CaseStatus.IN_PROGRESS, agency=agency)
+                    Case(
+                        account_id=account_id,
+                        customer_id=customer_id,
+                        status=CaseStatus.IN_PROGRESS,
+                        agency=agency,
+                    )
                 )
             else:
                 collector = collectors[created % len(collectors)]

@@ -46,19 +46,31 @@ class Result:
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--accounts", type=int, default=1_000_000, help="accounts file rows (default 1,000,000)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument(
-        "--schedule-accounts", type=int, default=100_000,
+        "--accounts", type=int, default=1_000_000, help="accounts file rows (default 1,000,000)"
+    )
+    parser.add_argument(
+        "--schedule-accounts",
+        type=int,
+        default=100_000,
         help="accounts that get a schedule file (default 100,000; about 17 rows each)",
     )
-    parser.add_argument("--payments", type=int, default=1_000_000, help="payments file rows (default 1,000,000)")
+    parser.add_argument(
+        "--payments", type=int, default=1_000_000, help="payments file rows (default 1,000,000)"
+    )
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--data-dir", type=Path, default=ROOT / "bench-data", help="where files go (default bench-data/)")
+    parser.add_argument(
+        "--data-dir", type=Path, default=ROOT / "bench-data", help="where files go (default bench-data/)"
+    )
     parser.add_argument("--regenerate", action="store_true", help="write the files even if they exist")
     parser.add_argument("--keep-db", action="store_true", help="leave the arrears_bench database behind")
     parser.add_argument(
-        "--slow-sql-ms", type=int, default=None,
+        "--slow-sql-ms",
+        type=int,
+        default=None,
         help="have PostgreSQL log the bench database's statements slower than this to its server log",
     )
     args = parser.parse_args()
@@ -81,8 +93,11 @@ def _write(kind: str, path: Path, args: dict[str, int]) -> tuple[str, int, float
     rows: int
     if kind == "accounts":
         simulator.write_accounts_csv(
-            partial, creditor=CREDITOR[0], products=[code for code, *_ in PRODUCTS],
-            count=args["accounts"], seed=args["seed"],
+            partial,
+            creditor=CREDITOR[0],
+            products=[code for code, *_ in PRODUCTS],
+            count=args["accounts"],
+            seed=args["seed"],
         )
         rows = args["accounts"]
     elif kind == "schedule":
@@ -91,7 +106,11 @@ def _write(kind: str, path: Path, args: dict[str, int]) -> tuple[str, int, float
         )
     else:
         rows = simulator.write_payments_csv(
-            partial, creditor=CREDITOR[0], count=args["payments"], accounts=args["accounts"], seed=args["seed"]
+            partial,
+            creditor=CREDITOR[0],
+            count=args["payments"],
+            accounts=args["accounts"],
+            seed=args["seed"],
         )
     partial.replace(path)
     path.with_name(path.name + ".rows").write_text(str(rows))
@@ -107,11 +126,14 @@ def generate(args: argparse.Namespace) -> dict[str, Step]:
         "payments": folder / f"payments-{args.payments}-over-{args.accounts}-s{args.seed}.csv",
     }
     counts = {
-        "accounts": args.accounts, "schedule_accounts": args.schedule_accounts,
-        "payments": args.payments, "seed": args.seed,
+        "accounts": args.accounts,
+        "schedule_accounts": args.schedule_accounts,
+        "payments": args.payments,
+        "seed": args.seed,
     }
     todo = [
-        kind for kind, path in paths.items()
+        kind
+        for kind, path in paths.items()
         if args.regenerate or not path.exists() or not path.with_name(path.name + ".rows").exists()
     ]
     if todo:
@@ -151,7 +173,9 @@ def recreate_database(url: str, slow_sql_ms: int | None) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{BENCH_DATABASE}"')
         if slow_sql_ms is not None:
-            conn.execute(f'ALTER DATABASE "{BENCH_DATABASE}" SET log_min_duration_statement = {int(slow_sql_ms)}')
+            conn.execute(
+                f'ALTER DATABASE "{BENCH_DATABASE}" SET log_min_duration_statement = {int(slow_sql_ms)}'
+            )
 
 
 def drop_database(url: str) -> None:
@@ -259,8 +283,11 @@ def main() -> int:
     print(f"migrated in {seconds:.1f} s", flush=True)
     run([*arrears, "creditor", "add", *CREDITOR], env, logs / "creditor.log")
     for code, name, kind in PRODUCTS:
-        run([*arrears, "product", "add", code, "--creditor", CREDITOR[0], "--name", name, "--kind", kind],
-            env, logs / f"product-{code}.log")
+        run(
+            [*arrears, "product", "add", code, "--creditor", CREDITOR[0], "--name", name, "--kind", kind],
+            env,
+            logs / f"product-{code}.log",
+        )
 
     plan = [
         ("accounts", steps["accounts"]),
@@ -271,7 +298,16 @@ def main() -> int:
     results: list[tuple[str, Result]] = []
     for index, (label, step) in enumerate(plan, start=1):
         print(f"importing {step.path.name} ({label}) …", flush=True)
-        command = [*arrears, "import", str(step.path), "--creditor", CREDITOR[0], "--kind", step.kind, "--quiet"]
+        command = [
+            *arrears,
+            "import",
+            str(step.path),
+            "--creditor",
+            CREDITOR[0],
+            "--kind",
+            step.kind,
+            "--quiet",
+        ]
         seconds, rss, tree = run(command, env, logs / f"{index}-{label.replace(' ', '-')}.log")
         batch = last_batch(url)
         if batch.get("status") != "done":
@@ -279,10 +315,15 @@ def main() -> int:
         stored = batch.get("stored_path")
         if isinstance(stored, str) and stored:
             Path(stored).unlink(missing_ok=True)  # the importer's copy of the upload
-        results.append((label, Result(step=step, seconds=seconds, peak_rss_mb=rss, tree_rss_mb=tree, batch=batch)))
+        results.append(
+            (label, Result(step=step, seconds=seconds, peak_rss_mb=rss, tree_rss_mb=tree, batch=batch))
+        )
         tree_text = f", process tree {tree:.0f} MB" if tree is not None else ""
-        print(f"  {seconds:.1f} s, peak RSS {rss:.0f} MB{tree_text}, {batch['rows_inserted']:,} inserted, "
-              f"{batch['rows_updated']:,} updated, {batch['rows_rejected']:,} rejected", flush=True)
+        print(
+            f"  {seconds:.1f} s, peak RSS {rss:.0f} MB{tree_text}, {batch['rows_inserted']:,} inserted, "
+            f"{batch['rows_updated']:,} updated, {batch['rows_rejected']:,} rejected",
+            flush=True,
+        )
 
     size = database_size(url)
     if not args.keep_db:
@@ -305,9 +346,11 @@ def main() -> int:
             f" {float(load) if load is not None else float('nan'):>7.1f}"  # type: ignore[arg-type]
             f" {batch['rows_inserted']:>10,} {batch['rows_updated']:>8,} {batch['rows_rejected']:>8,}"
         )
-    print("\nseconds: wall time of `arrears import … --quiet` (process start to exit);"
-          " load s: the batch's own started→finished time;\npeak RSS: the importer process (wait4 ru_maxrss);"
-          " tree MB: peak of the summed RSS of the importer and its parse workers (sampled).")
+    print(
+        "\nseconds: wall time of `arrears import … --quiet` (process start to exit);"
+        " load s: the batch's own started→finished time;\npeak RSS: the importer process (wait4 ru_maxrss);"
+        " tree MB: peak of the summed RSS of the importer and its parse workers (sampled)."
+    )
     return 0
 
 

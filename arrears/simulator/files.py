@@ -78,7 +78,9 @@ _FEMALE = _chars(
     "云:yun 丹:dan 蕾:lei 薇:wei 欣:xin 怡:yi 悦:yue 晶:jing 璐:lu 雯:wen 月:yue 瑶:yao 梦:meng "
     "诗:shi 琪:qi 佳:jia 凤:feng 兰:lan"
 )
-_NEUTRAL = _chars("子:zi 文:wen 晓:xiao 思:si 雨:yu 嘉:jia 天:tian 一:yi 家:jia 春:chun 秋:qiu 小:xiao 世:shi")
+_NEUTRAL = _chars(
+    "子:zi 文:wen 晓:xiao 思:si 雨:yu 嘉:jia 天:tian 一:yi 家:jia 春:chun 秋:qiu 小:xiao 世:shi"
+)
 
 # (region code, province, city ("" for the municipalities), district, area code, local digits)
 _REGIONS: tuple[tuple[str, str, str, str, str, int], ...] = (
@@ -121,39 +123,165 @@ _REGIONS: tuple[tuple[str, str, str, str, str, int], ...] = (
 
 _MOBILE_PREFIXES = (
     *(str(p) for p in range(130, 140)),
-    "150", "151", "152", "153", "155", "156", "157", "158", "159",
-    "166", "170", "173", "175", "176", "177", "178",
+    "150",
+    "151",
+    "152",
+    "153",
+    "155",
+    "156",
+    "157",
+    "158",
+    "159",
+    "166",
+    "170",
+    "173",
+    "175",
+    "176",
+    "177",
+    "178",
     *(str(p) for p in range(180, 190)),
-    "191", "193", "195", "196", "197", "198", "199",
+    "191",
+    "193",
+    "195",
+    "196",
+    "197",
+    "198",
+    "199",
 )
 
 _STREETS = (
-    "人民路", "解放路", "中山路", "建设路", "和平路", "文化路", "新华路", "长江路", "黄河路", "胜利路",
-    "光明路", "幸福路", "青年路", "东风路", "朝阳路", "学府路", "科技路", "滨江大道", "世纪大道",
-    "府前街", "西大街", "东大街", "南大街", "北大街", "育才路", "迎宾路", "工业大道", "体育路",
+    "人民路",
+    "解放路",
+    "中山路",
+    "建设路",
+    "和平路",
+    "文化路",
+    "新华路",
+    "长江路",
+    "黄河路",
+    "胜利路",
+    "光明路",
+    "幸福路",
+    "青年路",
+    "东风路",
+    "朝阳路",
+    "学府路",
+    "科技路",
+    "滨江大道",
+    "世纪大道",
+    "府前街",
+    "西大街",
+    "东大街",
+    "南大街",
+    "北大街",
+    "育才路",
+    "迎宾路",
+    "工业大道",
+    "体育路",
 )
 _ESTATES = (
-    "阳光花园", "锦绣家园", "幸福小区", "金色家园", "翠苑", "华府", "名都", "绿城花园", "书香苑",
-    "和谐家园", "紫荆苑", "御景湾", "学府小区", "新城公寓", "丽景苑", "康乐小区",
+    "阳光花园",
+    "锦绣家园",
+    "幸福小区",
+    "金色家园",
+    "翠苑",
+    "华府",
+    "名都",
+    "绿城花园",
+    "书香苑",
+    "和谐家园",
+    "紫荆苑",
+    "御景湾",
+    "学府小区",
+    "新城公寓",
+    "丽景苑",
+    "康乐小区",
 )
-_BUILDINGS = ("国际大厦", "金融中心", "科技园A座", "科技园B座", "商务中心", "创业大厦", "时代广场", "财富中心")
+_BUILDINGS = (
+    "国际大厦",
+    "金融中心",
+    "科技园A座",
+    "科技园B座",
+    "商务中心",
+    "创业大厦",
+    "时代广场",
+    "财富中心",
+)
 _BRANDS = (
-    "恒达", "华信", "鑫源", "博远", "宏图", "锦程", "瑞丰", "天成", "中盛", "嘉禾", "永安", "金鹏",
-    "凯旋", "东方", "新世纪", "汇通", "联创", "远航", "长城", "盛世", "同仁", "顺达", "海纳", "立信",
+    "恒达",
+    "华信",
+    "鑫源",
+    "博远",
+    "宏图",
+    "锦程",
+    "瑞丰",
+    "天成",
+    "中盛",
+    "嘉禾",
+    "永安",
+    "金鹏",
+    "凯旋",
+    "东方",
+    "新世纪",
+    "汇通",
+    "联创",
+    "远航",
+    "长城",
+    "盛世",
+    "同仁",
+    "顺达",
+    "海纳",
+    "立信",
 )
 _INDUSTRIES = (
-    "科技", "贸易", "建筑工程", "物流", "餐饮管理", "电子", "商贸", "机械制造", "服装", "文化传媒",
-    "医药", "房地产开发", "教育咨询", "汽车服务", "网络科技", "食品", "物业管理", "装饰工程",
+    "科技",
+    "贸易",
+    "建筑工程",
+    "物流",
+    "餐饮管理",
+    "电子",
+    "商贸",
+    "机械制造",
+    "服装",
+    "文化传媒",
+    "医药",
+    "房地产开发",
+    "教育咨询",
+    "汽车服务",
+    "网络科技",
+    "食品",
+    "物业管理",
+    "装饰工程",
 )
-_EMAIL_DOMAINS = ("qq.com", "163.com", "126.com", "sina.com", "foxmail.com", "outlook.com", "139.com", "sohu.com")
+_EMAIL_DOMAINS = (
+    "qq.com",
+    "163.com",
+    "126.com",
+    "sina.com",
+    "foxmail.com",
+    "outlook.com",
+    "139.com",
+    "sohu.com",
+)
 # (relation as creditors write it, whether the contact usually shares the debtor's surname)
-_RELATIONS_AFTER_FIRST = (("父母", True), ("兄弟姐妹", True), ("亲属", False), ("同事", False), ("朋友", False))
+_RELATIONS_AFTER_FIRST = (
+    ("父母", True),
+    ("兄弟姐妹", True),
+    ("亲属", False),
+    ("同事", False),
+    ("朋友", False),
+)
 _CHANNELS = ("代扣", "银行转账", "支付宝", "微信", "柜台")
 _CHANNEL_CUM = list(accumulate((45, 15, 18, 17, 5)))
 _TERMS = (6, 12, 24, 36)
 _TERM_CUM = list(accumulate((15, 40, 30, 15)))
 # (from fen, to fen, weight): small loans are the most common.
-_PRINCIPAL_BANDS = ((300_000, 1_000_000), (1_000_000, 3_000_000), (3_000_000, 8_000_000), (8_000_000, 20_000_000))
+_PRINCIPAL_BANDS = (
+    (300_000, 1_000_000),
+    (1_000_000, 3_000_000),
+    (3_000_000, 8_000_000),
+    (8_000_000, 20_000_000),
+)
 _PRINCIPAL_CUM = list(accumulate((35, 30, 22, 13)))
 # Monthly interest rates in units of 1/100,000 (0.6% … 1.99% a month, 7.2% … 24% a year).
 _RATES = (600, 800, 1000, 1250, 1500, 1990)
@@ -519,7 +647,9 @@ def _loan(rng: random.Random, n: int) -> Loan:
     )
 
 
-def delinquent_account_numbers(*, creditor: str, count: int, seed: int | str = 1, start: int = 1) -> Iterator[str]:
+def delinquent_account_numbers(
+    *, creditor: str, count: int, seed: int | str = 1, start: int = 1
+) -> Iterator[str]:
     """Account numbers, among ``count`` accounts from ``start``, whose simulated customer is in arrears."""
     for n in range(start, start + count):
         if loan(seed, n).delinquent:
@@ -670,7 +800,9 @@ def write_schedule_csv(
         for n in range(start, start + count_accounts):
             number = account_no(creditor, n)
             for seq, due, principal, interest in loan(seed, n).schedule():
-                writer.writerow([number, seq, due.isoformat(), money(principal), money(interest), "0.00", "0.00"])
+                writer.writerow(
+                    [number, seq, due.isoformat(), money(principal), money(interest), "0.00", "0.00"]
+                )
                 rows += 1
     return rows
 
@@ -749,8 +881,14 @@ def _account_payments(
             reversed_at = min(paid_at + timedelta(hours=rng.randint(1, 72)), _CUTOFF_END)
             last = reversed_at
             rows.append(
-                (number, f"R{terms.n:010d}{txn_seq:04d}", f"{reversed_at:%Y-%m-%d %H:%M:%S}",
-                 money(-amount), channel, txn_id)
+                (
+                    number,
+                    f"R{terms.n:010d}{txn_seq:04d}",
+                    f"{reversed_at:%Y-%m-%d %H:%M:%S}",
+                    money(-amount),
+                    channel,
+                    txn_id,
+                )
             )
     return rows
 

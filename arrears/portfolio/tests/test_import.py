@@ -391,6 +391,9 @@ def test_tabs_newlines_and_backslashes_survive_the_copy(creditor: None, tmp_path
 
     assert (batch.rows_loaded, batch.rows_rejected) == (2, 0)
     assert Customer.objects.get(customer_no="C1001").employer == "北京\\某\t科技"
-    assert ContactPoint.objects.get(kind="address", customer__customer_no="C1001").value == "北京市海淀区\n中关村大街1号"
+    assert (
+        ContactPoint.objects.get(kind="address", customer__customer_no="C1001").value
+        == "北京市海淀区\n中关村大街1号"
+    )
     # The record after the multi-line one loads too.
     assert Account.objects.get(account_no="DB2026000002").principal_fen == 800_000

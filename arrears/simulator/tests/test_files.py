@@ -34,6 +34,14 @@ def read_rows(path: Path, encoding: str = "utf-8") -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+def parse_account(headers: Any, cells: list[Any], creditor: str = "X") -> dict[str, Any]:
+    """The importer's parse of one accounts row, by staging column name (raises RowRejected)."""
+    parsed: tuple[Any, ...] = row_parsers.parse_account_row(headers, cells, creditor_code=creditor)
+    if len(parsed) == 2 and isinstance(parsed[0], tuple):  # the (account, contacts) form
+        parsed = parsed[0]
+    return dict(zip(row_parsers.ACCOUNT_COLUMNS[1:], parsed, strict=False))
+
+
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -42,7 +50,9 @@ def sha256(path: Path) -> str:
 def book(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("book")
     paths = {kind: folder / f"{kind}.csv" for kind in ("accounts", "schedule", "payments")}
-    sim.write_accounts_csv(paths["accounts"], creditor="SIMBANK", products=["CASHLOAN", "CARD"], count=ACCOUNTS)
+    sim.write_accounts_csv(
+        paths["accounts"], creditor="SIMBANK", products=["CASHLOAN", "CARD"], count=ACCOUNTS
+    )
     sim.write_schedule_csv(paths["schedule"], creditor="SIMBANK", count_accounts=ACCOUNTS)
     sim.write_payments_csv(paths["payments"], creditor="SIMBANK", count=3 * ACCOUNTS, accounts=ACCOUNTS)
     return paths
@@ -57,7 +67,11 @@ def test_id_numbers_pass_the_importer_and_carry_a_real_region_and_birth_date(boo
         number = row["身份证号"]
         assert parse_id_number(number) == number
         assert number[:6] in regions
-        assert date(1965, 1, 1) <= date(int(number[6:10]), int(number[10:12]), int(number[12:14])) <= date(2002, 12, 31)
+        assert (
+            date(1965, 1, 1)
+            <= date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+            <= date(2002, 12, 31)
+        )
 
 
 def test_check_digit_agrees_with_the_importer() -> None:
@@ -123,7 +137,9 @@ def test_a_window_of_accounts_is_the_same_accounts(tmp_path: Path) -> None:
 
 def test_gbk_and_english_headers_hold_the_same_rows(tmp_path: Path) -> None:
     sim.write_accounts_csv(tmp_path / "zh.csv", creditor="X", products=["P"], count=300)
-    sim.write_accounts_csv(tmp_path / "en.csv", creditor="X", products=["P"], count=300, encoding="gbk", english_headers=True)
+    sim.write_accounts_csv(
+        tmp_path / "en.csv", creditor="X", products=["P"], count=300, encoding="gbk", english_headers=True
+    )
 
     with pytest.raises(UnicodeDecodeError):
         (tmp_path / "en.csv").read_bytes().decode("utf-8")
@@ -136,7 +152,7 @@ def test_gbk_and_english_headers_hold_the_same_rows(tmp_path: Path) -> None:
         assert opened.encoding == "GB18030"
         headers = resolve_headers("accounts", opened.header)
         for _number, cells in opened.rows:
-            row_parsers.parse_account_row(headers, cells, creditor_code="X")
+            parse_account(headers, cells)
     finally:
         opened.close()
 
@@ -147,15 +163,18 @@ def test_xlsx_accounts_parse_without_problems(tmp_path: Path) -> None:
     opened = open_file(tmp_path / "a.xlsx", original_name="a.xlsx")
     try:
         headers = resolve_headers("accounts", opened.header)
-        parsed = [row_parsers.parse_account_row(headers, cells, creditor_code="X") for _n, cells in opened.rows]
+        parsed = [parse_account(headers, cells) for _n, cells in opened.rows]
     finally:
         opened.close()
     csv_path = tmp_path / "a.csv"
     sim.write_accounts_csv(csv_path, creditor="X", products=["P", "Q"], count=40)
-    assert [account[0] for account, _contacts in parsed] == [row["账号"] for row in read_rows(csv_path)]
-    assert [account[6] for account, _contacts in parsed] == [
-        int(Decimal(row["本金"]) * 100) for row in read_rows(csv_path)
+    rows = read_rows(csv_path)
+    assert [account["account_no"] for account in parsed] == [row["账号"] for row in rows]
+    assert [account["principal_fen"] for account in parsed] == [
+        int(Decimal(row["本金"]) * 100) for row in rows
     ]
+    assert [account["open_date"] for account in parsed] == [date.fromisoformat(row["放款日"]) for row in rows]
+    assert [account["id_number"] for account in parsed] == [row["身份证号"] for row in rows]
 
 
 def test_accounts_have_realistic_values_and_some_customers_two_accounts(tmp_path: Path) -> None:
@@ -284,7 +303,11 @@ def test_generated_book_imports_with_no_rejected_row(media: None, book: dict[str
         for kind in ("accounts", "schedule", "payments")
     }
 
-    for kind, expected in (("accounts", accounts_rows), ("schedule", schedule_rows), ("payments", payment_rows)):
+    for kind, expected in (
+        ("accounts", accounts_rows),
+        ("schedule", schedule_rows),
+        ("payments", payment_rows),
+    ):
         batch = batches[kind]
         assert (batch.status, batch.rows_rejected, batch.rows_loaded) == ("done", 0, len(expected)), kind
     assert Account.objects.count() == ACCOUNTS
@@ -317,10 +340,16 @@ def test_build_demo_creates_users_book_and_cases_and_can_run_again(media: None, 
     users = {user.username: user for user in User.objects.select_related("team", "agency")}
     assert all(users[name].check_password(DEMO_PASSWORD) for name, _role in logins)
     assert (users["tina"].team.code, users["alice"].team.code, users["amy"].team.code) == ("EAST",) * 3
-    assert (users["bob"].team.code, users["agnes"].agency.code, users["admin"].role) == ("WEST", "AG1", Role.ADMIN)
+    assert (users["bob"].team.code, users["agnes"].agency.code, users["admin"].role) == (
+        "WEST",
+        "AG1",
+        Role.ADMIN,
+    )
     assert Account.objects.filter(creditor__code="DEMOBANK").count() == 150
     assert Account.objects.filter(creditor__code="HUIMIN").count() == 50
-    assert ImportBatch.objects.filter(rows_rejected=0, status="done").count() == ImportBatch.objects.count() == 6
+    assert (
+        ImportBatch.objects.filter(rows_rejected=0, status="done").count() == ImportBatch.objects.count() == 6
+    )
 
     wanted = demo_case_accounts(200)
     assert len(wanted) == 74
@@ -329,7 +358,9 @@ def test_build_demo_creates_users_book_and_cases_and_can_run_again(media: None, 
     assert set(cases.values_list("account__creditor__code", "account__account_no")) == set(wanted)
     assert set(cases.values_list("status", flat=True)) == {CaseStatus.IN_PROGRESS}
     assert cases.filter(agency__code="AG1", assigned_collector=None, team=None).count() == 7
-    owners = Counter(cases.exclude(agency__isnull=False).values_list("assigned_collector__username", "team__code"))
+    owners = Counter(
+        cases.exclude(agency__isnull=False).values_list("assigned_collector__username", "team__code")
+    )
     assert owners == {("alice", "EAST"): 22, ("amy", "EAST"): 22, ("bob", "WEST"): 23}
     assert "cases: 74 opened" in out.getvalue()
 
@@ -340,3 +371,33 @@ def test_build_demo_creates_users_book_and_cases_and_can_run_again(media: None, 
     assert Case.objects.count() == 74
     assert ImportBatch.objects.count() == 6
     assert "already imported" in again.getvalue()
+
+
+@pytest.mark.django_db
+def test_generated_xlsx_and_gbk_english_files_import_with_no_rejected_row(
+    media: None, tmp_path: Path
+) -> None:
+    creditor_add(code="X", name="某银行")
+    product_add(code="P", creditor_code="X")
+    sim.write_accounts_xlsx(tmp_path / "a.xlsx", creditor="X", products=["P"], count=30)
+    sim.write_accounts_csv(
+        tmp_path / "b.csv",
+        creditor="X",
+        products=["P"],
+        count=30,
+        start=31,
+        encoding="gbk",
+        english_headers=True,
+    )
+    sim.write_payments_csv(
+        tmp_path / "p.csv", creditor="X", count=90, accounts=60, encoding="gbk", english_headers=True
+    )
+
+    xlsx = import_file(creditor_code="X", kind="accounts", path=tmp_path / "a.xlsx")
+    gbk = import_file(creditor_code="X", kind="accounts", path=tmp_path / "b.csv")
+    payments = import_file(creditor_code="X", kind="payments", path=tmp_path / "p.csv")
+
+    assert (xlsx.status, xlsx.file_format, xlsx.rows_loaded, xlsx.rows_rejected) == ("done", "xlsx", 30, 0)
+    assert (gbk.status, gbk.encoding, gbk.rows_loaded, gbk.rows_rejected) == ("done", "GB18030", 30, 0)
+    assert (payments.status, payments.rows_loaded, payments.rows_rejected) == ("done", 90, 0)
+    assert Account.objects.filter(creditor__code="X").count() == 60
