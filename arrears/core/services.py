@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from django.db import models
+from django.db import connection, models
 
-from arrears.core.models import Event
+from arrears.core.models import CalendarDay, DaySource, Event
 
 
 def event_record(
@@ -18,3 +19,61 @@ def event_record(
         subject_id=subject.pk if subject is not None else None,
         data=data or {},
     )
+
+
+CALENDAR_FIRST_YEAR = 2000
+CALENDAR_LAST_YEAR = 2060
+
+
+def calendar_fill(*, first_year: int = CALENDAR_FIRST_YEAR, last_year: int = CALENDAR_LAST_YEAR) -> int:
+    """(Re)write the working calendar for whole years; days an admin edited are kept.
+
+    Safe to re-run: rows are upserted, and `next_working_day` is recomputed for every day
+    in the range from the final working flags.
+    """
+    from arrears.core.calendar import days_between  # imports chinesecalendar lazily
+
+    first, last = dt.date(first_year, 1, 1), dt.date(last_year, 12, 31)
+    edited = set(
+        CalendarDay.objects.filter(source=DaySource.ADMIN, day__range=(first, last)).values_list(
+            "day", flat=True
+        )
+    )
+    rows = []
+    for entry in days_between(first, last):
+        if entry.day in edited:
+            continue
+        rows.append(
+            CalendarDay(
+                day=entry.day,
+                is_working=entry.is_working,
+                name=entry.name,
+                source=entry.source,
+                next_working_day=entry.day,
+            )
+        )
+    CalendarDay.objects.bulk_create(
+        rows,
+        batch_size=5000,
+        update_conflicts=True,
+        unique_fields=["day"],
+        update_fields=["is_working", "name", "source"],
+    )
+    calendar_link_next_working_days(first=first, last=last)
+    return len(rows)
+
+
+def calendar_link_next_working_days(*, first: dt.date, last: dt.date) -> None:
+    """Set `next_working_day` from the working flags, set-based (one UPDATE)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE core_calendarday d
+               SET next_working_day = coalesce(
+                       (SELECT min(w.day) FROM core_calendarday w
+                         WHERE w.is_working AND w.day >= d.day AND w.day <= d.day + 60),
+                       d.day)
+             WHERE d.day BETWEEN %s AND %s
+            """,
+            [first, last],
+        )

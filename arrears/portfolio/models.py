@@ -7,6 +7,7 @@ Money is integer fen (``*_fen`` fields, BigInteger): exact, and cheap to sum in 
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -59,15 +60,58 @@ class ProductKind(models.TextChoices):
     POLICY = "policy", _("保单")
 
 
+class DueDateShift(models.TextChoices):
+    NONE = "none", _("不顺延")
+    NEXT_WORKING_DAY = "next_working_day", _("顺延至下一工作日")
+
+
+COMPONENTS = ("principal", "interest", "fee", "premium")
+# Charges first, then interest, then principal: the usual order of Chinese lenders (先费后息再本).
+DEFAULT_ALLOCATION_ORDER = ["fee", "interest", "principal", "premium"]
+
+
+def default_allocation_order() -> list[str]:
+    return list(DEFAULT_ALLOCATION_ORDER)
+
+
 class Product(models.Model):
+    """A product and the delinquency rules of its accounts (ladder, tolerance, due-date shift,
+    order in which a payment pays the components of an instalment, when a case opens)."""
+
     creditor = models.ForeignKey(Creditor, on_delete=models.PROTECT, related_name="products")
     code = models.CharField(max_length=32)
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=10, choices=ProductKind.choices, default=ProductKind.LOAN)
     ladder = models.ForeignKey(BucketLadder, on_delete=models.PROTECT, related_name="products")
+    tolerance_fen = models.BigIntegerField(
+        default=1000, help_text="Overdue amounts below this do not make an account delinquent (fen)"
+    )
+    due_date_shift = models.CharField(max_length=20, choices=DueDateShift.choices, default=DueDateShift.NONE)
+    allocation_order = models.JSONField(
+        default=default_allocation_order,
+        help_text="Components of an instalment in the order payments pay them",
+    )
+    case_open_dpd = models.PositiveIntegerField(
+        default=1, help_text="A case opens when days past due reach this (the first delinquent bucket)"
+    )
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["creditor", "code"], name="product_code_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["creditor", "code"], name="product_code_unique"),
+            models.CheckConstraint(
+                name="product_tolerance_not_negative", condition=models.Q(tolerance_fen__gte=0)
+            ),
+            models.CheckConstraint(
+                name="product_case_open_dpd_positive", condition=models.Q(case_open_dpd__gte=1)
+            ),
+        ]
+
+    def clean(self) -> None:
+        order = self.allocation_order
+        if not isinstance(order, list) or sorted(order) != sorted(COMPONENTS):
+            raise ValidationError(
+                {"allocation_order": _("必须恰好列出 principal、interest、fee、premium 各一次")}
+            )
 
     def __str__(self) -> str:
         return f"{self.creditor.code}/{self.code}"
