@@ -106,15 +106,15 @@ class Product(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.creditor.code}/{self.code}"
+
     def clean(self) -> None:
         order = self.allocation_order
         if not isinstance(order, list) or sorted(order) != sorted(COMPONENTS):
             raise ValidationError(
                 {"allocation_order": _("必须恰好列出 principal、interest、fee、premium 各一次")}
             )
-
-    def __str__(self) -> str:
-        return f"{self.creditor.code}/{self.code}"
 
 
 class Customer(models.Model):
