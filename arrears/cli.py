@@ -23,6 +23,10 @@ usage: arrears COMMAND [ARGS...]      (arrears COMMAND --help for a command's op
   import FILE --creditor CODE --kind accounts|schedule|payments
                            load a creditor file (CSV/XLSX, UTF-8 or GBK), with a progress bar and a
                            summary; rejected rows are listed and saved on the import batch
+  eod [--date D] [--full] | --from D1 --to D2 | --date D --rebuild-from D0
+                           the end-of-day batch: days past due, buckets, cases (default date:
+                           yesterday); incremental, restartable; a date before the last run is
+                           refused unless --rebuild-from is given
   creditor add CODE NAME   add a creditor (委托方), or rename it; safe to repeat
   product add CODE --creditor CODE [--name NAME] [--kind loan|card|policy]
                            add a product of a creditor on the default bucket ladder; safe to repeat
@@ -32,7 +36,8 @@ usage: arrears COMMAND [ARGS...]      (arrears COMMAND --help for a command's op
                            print a new API token (Authorization: Bearer <token>); shown once
   serve [--port N] [--no-worker]
                            serve the web app on 127.0.0.1:N (default 8000) and run a background worker
-  worker                   run the background job worker (imports, scheduled jobs)
+  worker                   run the background job worker (imports, end-of-day runs, the nightly
+                           end-of-day at 00:30 Asia/Shanghai)
   demo [--port N] [--no-serve]
                            set up a demo book (users, creditor, imported files) and serve it
   manage ARGS...           any Django management command (e.g. arrears manage createsuperuser)
@@ -41,6 +46,7 @@ usage: arrears COMMAND [ARGS...]      (arrears COMMAND --help for a command's op
 DJANGO_COMMANDS = {
     "migrate": "migrate",
     "import": "importfile",
+    "eod": "eod",
     "creditor": "creditor",
     "product": "product",
     "user": "user",

@@ -127,9 +127,11 @@ class RunMode(models.TextChoices):
 
 
 class RunState(models.TextChoices):
+    QUEUED = "queued", _("排队中")
     RUNNING = "running", _("运行中")
     DONE = "done", _("完成")
     FAILED = "failed", _("失败")
+    SUPERSEDED = "superseded", _("已被重建取代")
 
 
 class EodRun(models.Model):

@@ -70,7 +70,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('business_date', models.DateField()),
                 ('mode', models.CharField(choices=[('incremental', '增量'), ('full', '全量重算'), ('baseline', '重建基线')], max_length=12)),
-                ('state', models.CharField(choices=[('running', '运行中'), ('done', '完成'), ('failed', '失败')], default='running', max_length=10)),
+                ('state', models.CharField(choices=[('queued', '排队中'), ('running', '运行中'), ('done', '完成'), ('failed', '失败'), ('superseded', '已被重建取代')], default='running', max_length=10)),
                 ('error', models.TextField(blank=True)),
                 ('accounts', models.BigIntegerField(default=0, help_text='Accounts recomputed')),
                 ('started_at', models.DateTimeField(auto_now_add=True)),

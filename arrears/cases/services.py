@@ -1,0 +1,230 @@
+"""Writes to cases: the lifecycle the end-of-day batch drives, assignment, assignment rules.
+
+The batch works set-based. `cases_follow_delinquency` reads a *signals* table the caller
+fills (one row per account it recomputed) and opens, escalates and closes cases with one
+statement each, each statement writing its case events in the same statement (a
+data-modifying CTE), inside the caller's transaction. Re-running with the same signals
+changes nothing: every statement only touches cases whose state differs from the signal.
+
+The signals table has the columns
+``account_id, customer_id, product_id, ladder_id, delinquent (bool), dpd, bucket_code,
+bucket_group, bucket_rank (the bucket's min DPD), case_open_dpd, overdue_fen``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from arrears.accounts.models import Role, Team, User
+from arrears.cases.models import AssignmentRule, Case, CaseEvent, CaseEventKind
+from arrears.portfolio.models import Product
+
+# The team a rule gives a product's bucket group; product-specific rules win over catch-alls.
+_RULE_TEAM = """
+    coalesce(
+        (SELECT r.team_id FROM cases_assignmentrule r WHERE r.product_id = {product} AND r.bucket_group = {group}),
+        (SELECT r.team_id FROM cases_assignmentrule r WHERE r.product_id IS NULL AND r.bucket_group = {group}))
+"""
+
+
+@dataclass(frozen=True)
+class LifecycleCounts:
+    opened: int
+    escalated: int
+    deescalated: int
+    closed: int
+
+    @property
+    def total(self) -> int:
+        return self.opened + self.escalated + self.deescalated + self.closed
+
+
+def cases_follow_delinquency(*, business_date: dt.date, signals_table: str) -> LifecycleCounts:
+    """Close cured cases as paid, move open cases to their account's bucket, open new cases.
+
+    A case opens when the account's DPD reaches its product's `case_open_dpd` and it has no
+    open case (a cured account that falls behind again gets a new case). When a case moves
+    to a bucket group whose rule names another team, it is released (collector and team
+    cleared) for `cases_assign_unassigned` to give to that team. Safe to re-run.
+    """
+    params = {"d": business_date}
+    with connection.cursor() as cur:
+        cur.execute(
+            f"""
+            WITH closed AS (
+                UPDATE cases_case c
+                   SET status = 'closed', close_reason = 'paid', closed_on = %(d)s, closed_at = now()
+                  FROM {signals_table} s
+                 WHERE s.account_id = c.account_id AND c.status <> 'closed' AND NOT s.delinquent
+             RETURNING c.id, c.bucket_code, s.overdue_fen
+            )
+            INSERT INTO cases_caseevent (case_id, kind, business_date, from_value, to_value, data, created_at)
+            SELECT id, 'closed', %(d)s, bucket_code, 'paid',
+                   jsonb_build_object('reason', 'paid', 'overdue_fen', overdue_fen), now()
+              FROM closed
+            """,
+            params,
+        )
+        closed = cur.rowcount
+        cur.execute(
+            f"""
+            WITH target AS (
+                SELECT c.id, c.bucket_code AS old_code, s.bucket_code AS new_code, s.bucket_group AS new_group,
+                       coalesce(old.min_dpd, -1) AS old_rank, s.bucket_rank AS new_rank, s.dpd, s.overdue_fen,
+                       c.agency_id IS NULL AND new_team.id IS NOT NULL
+                           AND new_team.id IS DISTINCT FROM c.team_id AS releases
+                  FROM cases_case c
+                  JOIN {signals_table} s ON s.account_id = c.account_id
+                  LEFT JOIN portfolio_bucket old ON old.ladder_id = s.ladder_id AND old.code = c.bucket_code
+                  LEFT JOIN LATERAL (SELECT {_RULE_TEAM.format(product="s.product_id", group="s.bucket_group")} AS id) new_team ON true
+                 WHERE c.status <> 'closed' AND s.delinquent AND c.bucket_code IS DISTINCT FROM s.bucket_code
+            ), moved AS (
+                UPDATE cases_case c
+                   SET bucket_code = t.new_code, bucket_group = t.new_group,
+                       assigned_collector_id = CASE WHEN t.releases THEN NULL ELSE c.assigned_collector_id END,
+                       team_id = CASE WHEN t.releases THEN NULL ELSE c.team_id END
+                  FROM target t
+                 WHERE c.id = t.id
+             RETURNING c.id
+            )
+            INSERT INTO cases_caseevent (case_id, kind, business_date, from_value, to_value, data, created_at)
+            SELECT t.id, CASE WHEN t.new_rank > t.old_rank THEN 'escalated' ELSE 'deescalated' END,
+                   %(d)s, t.old_code, t.new_code,
+                   jsonb_build_object('dpd', t.dpd, 'overdue_fen', t.overdue_fen, 'released', t.releases), now()
+              FROM target t JOIN moved m ON m.id = t.id
+            RETURNING kind
+            """,
+            params,
+        )
+        kinds = [row[0] for row in cur.fetchall()]
+        cur.execute(
+            f"""
+            WITH opened AS (
+                INSERT INTO cases_case (account_id, customer_id, status, bucket_code, bucket_group,
+                                        opened_on, opened_at, close_reason)
+                SELECT s.account_id, s.customer_id, 'new', s.bucket_code, s.bucket_group, %(d)s, now(), ''
+                  FROM {signals_table} s
+                 WHERE s.delinquent AND s.dpd >= s.case_open_dpd
+                   AND NOT EXISTS (SELECT 1 FROM cases_case c
+                                    WHERE c.account_id = s.account_id AND c.status <> 'closed')
+             RETURNING id, account_id, bucket_code
+            )
+            INSERT INTO cases_caseevent (case_id, kind, business_date, from_value, to_value, data, created_at)
+            SELECT o.id, 'opened', %(d)s, '', o.bucket_code,
+                   jsonb_build_object(
+                       'dpd', s.dpd, 'overdue_fen', s.overdue_fen,
+                       'previous_case_id', (SELECT max(p.id) FROM cases_case p
+                                             WHERE p.account_id = o.account_id AND p.id < o.id)),
+                   now()
+              FROM opened o JOIN {signals_table} s ON s.account_id = o.account_id
+            """,
+            params,
+        )
+        opened = cur.rowcount
+    return LifecycleCounts(
+        opened=opened,
+        escalated=kinds.count(CaseEventKind.ESCALATED),
+        deescalated=kinds.count(CaseEventKind.DEESCALATED),
+        closed=closed,
+    )
+
+
+def cases_assign_unassigned(*, business_date: dt.date) -> int:
+    """Give every open case without a collector to a collector of the team its rule names.
+
+    Round-robin among the team's active collectors in id order, continuing where the
+    previous assignment in that team stopped (`TeamRotation`), so work spreads evenly across
+    days. Cases placed with an agency, and cases whose bucket has no rule or whose team has no
+    active collector, stay unassigned (supervisors see them). Safe to re-run.
+    """
+    params: dict[str, Any] = {"d": business_date, "collector": str(Role.COLLECTOR)}
+    with connection.cursor() as cur:
+        cur.execute(
+            f"""
+            CREATE TEMP TABLE assign_picks ON COMMIT DROP AS
+            WITH waiting AS (
+                SELECT c.id, c.assigned_at IS NOT NULL AS was_assigned,
+                       {_RULE_TEAM.format(product="a.product_id", group="c.bucket_group")} AS team_id
+                  FROM cases_case c
+                  JOIN portfolio_account a ON a.id = c.account_id
+                 WHERE c.assigned_collector_id IS NULL AND c.status <> 'closed' AND c.agency_id IS NULL
+            ), collectors AS (
+                SELECT u.team_id, u.id AS user_id,
+                       row_number() OVER (PARTITION BY u.team_id ORDER BY u.id) - 1 AS position,
+                       count(*) OVER (PARTITION BY u.team_id) AS team_size
+                  FROM accounts_user u
+                 WHERE u.role = %(collector)s AND u.is_active AND u.team_id IS NOT NULL
+            ), numbered AS (
+                SELECT w.*, row_number() OVER (PARTITION BY w.team_id ORDER BY w.id) - 1 AS k
+                  FROM waiting w WHERE w.team_id IS NOT NULL
+            )
+            SELECT n.id AS case_id, n.team_id, n.was_assigned, c.user_id
+              FROM numbered n
+              LEFT JOIN cases_teamrotation r ON r.team_id = n.team_id
+              JOIN collectors c ON c.team_id = n.team_id
+                               AND c.position = (coalesce(r.next_position, 0) + n.k) %% c.team_size
+            """,
+            params,
+        )
+        cur.execute(
+            """
+            WITH assigned AS (
+                UPDATE cases_case c
+                   SET assigned_collector_id = p.user_id, team_id = p.team_id, assigned_at = now()
+                  FROM assign_picks p
+                 WHERE c.id = p.case_id
+             RETURNING c.id
+            )
+            INSERT INTO cases_caseevent (case_id, kind, business_date, from_value, to_value, data, created_at)
+            SELECT p.case_id, CASE WHEN p.was_assigned THEN 'reassigned' ELSE 'assigned' END, %(d)s,
+                   '', u.username, jsonb_build_object('team_id', p.team_id, 'collector_id', p.user_id), now()
+              FROM assign_picks p JOIN assigned a ON a.id = p.case_id JOIN accounts_user u ON u.id = p.user_id
+            """,
+            params,
+        )
+        assigned = cur.rowcount
+        cur.execute(
+            """
+            INSERT INTO cases_teamrotation (team_id, next_position)
+            SELECT team_id, count(*) FROM assign_picks GROUP BY team_id
+            ON CONFLICT (team_id) DO UPDATE
+               SET next_position = cases_teamrotation.next_position + excluded.next_position
+            """
+        )
+        cur.execute("DROP TABLE assign_picks")
+    return assigned
+
+
+@transaction.atomic
+def assignment_rule_set(*, bucket_group: str, team: Team, product: Product | None = None) -> AssignmentRule:
+    """Say which team works `product`'s (or, without a product, every product's) cases in a bucket group."""
+    rule, _created = AssignmentRule.objects.update_or_create(
+        product=product, bucket_group=bucket_group, defaults={"team": team}
+    )
+    return rule
+
+
+@transaction.atomic
+def case_assign(*, case: Case, collector: User, actor: Any = None) -> Case:
+    """Give one case to a collector (and their team), recording who did it."""
+    locked = Case.objects.select_for_update().get(pk=case.pk)
+    previous = locked.assigned_collector
+    locked.assigned_collector = collector
+    locked.team = collector.team
+    was_assigned = locked.assigned_at is not None
+    locked.assigned_at = timezone.now()
+    locked.save(update_fields=["assigned_collector", "team", "assigned_at"])
+    CaseEvent.objects.create(
+        case=locked,
+        kind=CaseEventKind.REASSIGNED if was_assigned else CaseEventKind.ASSIGNED,
+        actor=actor if getattr(actor, "pk", None) else None,
+        from_value=previous.username if previous else "",
+        to_value=collector.username,
+        data={"team_id": collector.team_id, "collector_id": collector.pk},
+    )
+    return locked
