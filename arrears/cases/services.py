@@ -146,6 +146,7 @@ def cases_assign_unassigned(*, business_date: dt.date) -> int:
     with connection.cursor() as cur:
         cur.execute(
             f"""
+            DROP TABLE IF EXISTS assign_picks;
             CREATE TEMP TABLE assign_picks ON COMMIT DROP AS
             WITH waiting AS (
                 SELECT c.id, c.assigned_at IS NOT NULL AS was_assigned,

@@ -45,6 +45,20 @@ STATE_COLUMNS = (
     "next_change_date",
 )
 
+TEMP_TABLES = (
+    "eod_products",
+    "eod_ladder",
+    "eod_paid",
+    "eod_acc",
+    "eod_gen",
+    "eod_file",
+    "eod_totals",
+    "eod_behind",
+    "eod_inst",
+    "eod_arrears",
+    "eod_new",
+)
+
 COMPONENT_COLUMNS = {"principal": "pr", "interest": "it", "fee": "fe", "premium": "pm"}
 
 
@@ -126,6 +140,9 @@ def compute(cur: Any, *, business_date: dt.date, all_accounts: bool) -> int:
     instalment only for accounts that are behind (due to date > paid), the few that need it.
     Returns the number of accounts computed. Runs inside the caller's transaction.
     """
+    # ON COMMIT DROP cleans up after a real run; inside an enclosing transaction (tests, a
+    # resumed run in the same session) an earlier pass's tables may still be there.
+    cur.execute(f"DROP TABLE IF EXISTS {', '.join(TEMP_TABLES)}")
     _prepare_reference_tables(cur)
     # Payments count by the business day they were made in local time.
     boundary = dt.datetime.combine(business_date + dt.timedelta(days=1), dt.time(0, 0))

@@ -290,6 +290,7 @@ def _step_collect(cur: Any, run: EodRun) -> int:
 def _work_table(cur: Any, run: EodRun) -> None:
     cur.execute(
         """
+        DROP TABLE IF EXISTS eod_accounts;
         CREATE TEMP TABLE eod_accounts ON COMMIT DROP AS
         SELECT account_id FROM delinquency_eodworkitem WHERE run_id = %s;
         CREATE UNIQUE INDEX ON eod_accounts (account_id);
@@ -345,6 +346,7 @@ def _step_cases(cur: Any, run: EodRun) -> int:
     )
     cur.execute(
         f"""
+        DROP TABLE IF EXISTS case_signals;
         CREATE TEMP TABLE case_signals ON COMMIT DROP AS
         SELECT s.account_id, a.customer_id, a.product_id, p.ladder_id,
                s.delinquent_since IS NOT NULL AS delinquent,
