@@ -46,6 +46,8 @@ BATCH_WORK_MEM = "256MB"
 # Fault injection for restart tests: "<when>:<step>[:kill]" with when in before/mid/inside/after.
 # Tests set `fault_at`; a child process reads ARREARS_EOD_FAULT.
 fault_at: str | None = None
+# Tests may also run code at every checkpoint (a concurrent write between or inside steps).
+checkpoint_hook: Callable[[str], None] | None = None
 
 Progress = Callable[[str, int, int], None]
 
@@ -69,6 +71,8 @@ class InjectedFault(RuntimeError):
 
 
 def _checkpoint(point: str) -> None:
+    if checkpoint_hook is not None:
+        checkpoint_hook(point)
     wanted = fault_at or os.environ.get("ARREARS_EOD_FAULT")
     if not wanted:
         return
@@ -133,7 +137,10 @@ def eod_run(
     nothing unless data changed since. Safe to re-run after any crash.
     """
     with _batch_lock():
-        _finish_unfinished(exclude=run, progress=progress)
+        resumed = _finish_unfinished(exclude=run, progress=progress)
+        same_day = [r for r in resumed if r.business_date == business_date and r.mode != RunMode.BASELINE]
+        if same_day and run is None and rebuild_from is None and mode == RunMode.INCREMENTAL:
+            return same_day[-1]  # the interrupted run of this very date, now finished
         eod_check_date(business_date=business_date, rebuild_from=rebuild_from)
         if rebuild_from is not None:
             _discard_history(rebuild_from)
@@ -208,14 +215,13 @@ def _new_run(business_date: dt.date, mode: str, actor: Any) -> EodRun:
     )
 
 
-def _finish_unfinished(*, exclude: EodRun | None, progress: Progress | None) -> None:
+def _finish_unfinished(*, exclude: EodRun | None, progress: Progress | None) -> list[EodRun]:
     unfinished = EodRun.objects.filter(state__in=[RunState.RUNNING, RunState.FAILED]).order_by(
         "business_date", "id"
     )
     if exclude is not None:
         unfinished = unfinished.exclude(pk=exclude.pk)
-    for run in unfinished:
-        _execute(run, progress)
+    return [_execute(run, progress) for run in unfinished]
 
 
 def _execute(run: EodRun, progress: Progress | None) -> EodRun:
