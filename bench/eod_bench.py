@@ -83,7 +83,7 @@ INSERT INTO portfolio_account (creditor_id, account_no, product_id, customer_id,
                                paid_fen, created_at, updated_at)
 SELECT cu.creditor_id, 'A' || lpad(g::text, 9, '0'),
        CASE WHEN mod(g, 4) = 0 THEN ps.id ELSE pc.id END, cu.id,
-       (100000 + mod(g * 7919, 5000000)), d.first_due - 30, 12, NULL, d.first_due, '[]', 'active',
+       (100000 + mod(g::bigint * 7919, 5000000)), d.first_due - 30, 12, NULL, d.first_due, '[]', 'active',
        CASE WHEN mod(g, 2) = 0 THEN 'file' ELSE 'generated' END, 0, 0, now(), now()
   FROM generate_series(1, %(n)s) g
   JOIN portfolio_customer cu ON cu.customer_no = 'C' || lpad(g::text, 9, '0')
@@ -194,7 +194,7 @@ def duckdb_reference(url: str, results: list[tuple[str, float, str]]) -> float:
               FROM cum c LEFT JOIN paid p USING (account_id) GROUP BY c.account_id)
     """
     started = time.monotonic()
-    delinquent, average = duckdb.execute(query).fetchone()  # type: ignore[misc]
+    delinquent, _average = duckdb.execute(query).fetchone()  # type: ignore[misc]
     seconds = time.monotonic() - started
     results.append(("DuckDB: DPD of every account from Parquet", seconds, f"{delinquent:,} delinquent"))
     print(
