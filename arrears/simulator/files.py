@@ -1,10 +1,10 @@
 """Deterministic, streaming generator of creditor files in the import format.
 
-The format is shared/formats/creditor-files.md. Every value is derived from the seed and the
-account's number ``n`` alone — ``random.Random(f"{seed}-{n}")`` for the loan and
-``random.Random(f"{seed}-c-{m}")`` for its customer — so the accounts, schedule and payments files
-agree with one another without any of them being held in memory, and the same arguments always
-give byte-identical files.
+The format is shared/formats/creditor-files.md. Every value is derived from the seed, the
+simulated today ``as_of`` and the account's number ``n`` alone — ``random.Random(f"{seed}-{n}")``
+for the loan and its payments, ``random.Random(f"{seed}-c-{m}")`` for its customer — so the
+accounts, schedule and payments files agree with one another without any of them being held in
+memory, and the same arguments always give byte-identical files.
 
 Numbering: account ``n`` is ``f"{creditor}{n:09d}"``; a file of ``count`` accounts from ``start``
 holds ``n = start … start + count - 1``. About 5% of customers hold two accounts: account ``n`` then
@@ -12,38 +12,45 @@ belongs to the customer of account ``n - 1`` (same customer number ``C{m:09d}``,
 ``m`` being the customer's first account). The seed does not include the creditor: two creditors
 generated with the same seed share their customers (use different seeds for different books).
 
-The simulated "today" is 2026-11-23: loans open between 2025-01-01 and 2026-10-15, so every loan
-has at least one instalment due by ``CUTOFF`` (2026-11-22), the last day payments are made.
-About 30% of loans are delinquent: they stop paying before the cutoff
-(``delinquent_account_numbers`` lists them); the others pay every instalment due.
+Time: ``as_of`` is the simulated today (default: today in Asia/Shanghai). Loans open on one of the
+730 days before it (6, 12 or 24 monthly instalments), so the book holds young, seasoned, repaid
+and long-defaulted loans; payments run up to the end of the day before ``as_of``. How each
+customer pays is ``arrears.simulator.behaviour``: a per-period model with a risk tier per customer,
+calibrated so that month-end roll rates, M1 self-cure and the 30+ DPD balance share look like a
+real consumer-loan book (``python -m arrears.simulator.behaviour`` prints them).
 """
 
 from __future__ import annotations
 
-import calendar
 import csv
 import hashlib
 import random
 from bisect import bisect
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_CEILING, Context, Decimal, localcontext
 from itertools import accumulate, pairwise
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
-CUTOFF = date(2026, 11, 22)
-_CUTOFF_END = datetime.combine(CUTOFF, time(23, 59, 59))
-_OPEN_FIRST = date(2025, 1, 1)
-_OPEN_LAST = date(2026, 10, 15)
+from arrears.simulator import behaviour
+from arrears.simulator.behaviour import Ledger, RiskTier, Txn, add_months
+
+TIME_ZONE = ZoneInfo("Asia/Shanghai")
+OPEN_DAYS = 730  # loans open on one of the OPEN_DAYS days before as_of
 _BIRTH_FIRST = date(1965, 1, 1)
 _BIRTH_LAST = date(2002, 12, 31)
 
 SECOND_ACCOUNT_SHARE = 0.05  # per account: "this account belongs to the previous account's customer"
-DELINQUENT_SHARE = 0.30
-REVERSAL_SHARE = 0.005
 MAX_CONTACTS = 4
+
+
+def default_as_of() -> date:
+    """The simulated today when none is given: today in Asia/Shanghai (the creditors' time zone)."""
+    return datetime.now(TIME_ZONE).date()
+
 
 # --- reference data ---------------------------------------------------------------------------
 
@@ -271,10 +278,8 @@ _RELATIONS_AFTER_FIRST = (
     ("同事", False),
     ("朋友", False),
 )
-_CHANNELS = ("代扣", "银行转账", "支付宝", "微信", "柜台")
-_CHANNEL_CUM = list(accumulate((45, 15, 18, 17, 5)))
-_TERMS = (6, 12, 24, 36)
-_TERM_CUM = list(accumulate((15, 40, 30, 15)))
+_TERMS = (6, 12, 24)
+_TERM_CUM = list(accumulate((20, 50, 30)))
 # (from fen, to fen, weight): small loans are the most common.
 _PRINCIPAL_BANDS = (
     (300_000, 1_000_000),
@@ -371,12 +376,6 @@ def _is_second_account(seed: int | str, n: int) -> bool:
 def customer_number(seed: int | str, n: int) -> int:
     """``m``: the account number whose customer owns account ``n`` (``n`` or ``n - 1``)."""
     return n - 1 if _is_second_account(seed, n) else n
-
-
-def _add_months(day: date, months: int) -> date:
-    year, month0 = divmod(day.month - 1 + months, 12)
-    year += day.year
-    return date(year, month0 + 1, min(day.day, calendar.monthrange(year, month0 + 1)[1]))
 
 
 def _pick(rng: random.Random, cum: list[float] | list[int]) -> int:
@@ -535,12 +534,12 @@ def customer(seed: int | str, m: int) -> Customer:
     )
 
 
-# --- loans -----------------------------------------------------------------------------------
+# --- loans and their histories ---------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class Loan:
-    """An account's loan terms and simulated repayment behaviour (integer fen throughout)."""
+    """An account's loan terms and its customer's risk tier (integer fen throughout)."""
 
     n: int
     open_date: date
@@ -549,44 +548,55 @@ class Loan:
     rate: int  # monthly, in 1/100,000
     instalment_fen: int
     product_pick: float
-    delinquent: bool
-    due_count: int  # instalments due on or before CUTOFF
-    paid_full: int  # instalments the customer pays in full (all of the due ones unless delinquent)
-    partial_fen: int  # a delinquent customer's part payment of the next instalment (0: none)
+    tier: RiskTier
 
     @property
     def first_due_date(self) -> date:
-        return _add_months(self.open_date, 1)
+        return add_months(self.open_date, 1)
 
     def due_date(self, seq: int) -> date:
-        return _add_months(self.open_date, seq)
+        # From the first due date, as the importer generates a schedule when no file is sent, so
+        # an account's due dates are the same with or without its schedule file.
+        return add_months(self.first_due_date, seq - 1)
 
     def schedule(self) -> list[tuple[int, date, int, int]]:
         """(seq, due date, principal fen, interest fen): an amortising schedule summing to the principal."""
         rows = []
         balance = self.principal_fen
+        first_due = self.first_due_date
         for seq in range(1, self.term + 1):
-            # Interest rounds down, so with the instalment rounded up no instalment exceeds it.
-            interest = balance * self.rate // 100_000
-            principal = self.instalment_fen - interest if seq < self.term else balance
+            if seq < self.term:
+                # Interest rounds down, so with the instalment rounded up no instalment exceeds it.
+                interest = balance * self.rate // 100_000
+                principal = self.instalment_fen - interest
+            else:
+                # The last one takes the rounding (a few fen more interest than the formula) so
+                # that every instalment totals ``instalment_fen``: the same totals the importer
+                # generates for an account sent without a schedule file.
+                principal = balance
+                interest = self.instalment_fen - balance
             balance -= principal
-            rows.append((seq, self.due_date(seq), principal, interest))
+            rows.append((seq, add_months(first_due, seq - 1), principal, interest))
         return rows
 
-    def payable(self) -> list[tuple[date, int]]:
-        """What the customer pays, one entry per instalment paid: (due date, amount fen)."""
-        if self.paid_full == 0 and not self.partial_fen:
-            return []
-        schedule = self.schedule()
-        items = [(due, principal + interest) for _seq, due, principal, interest in schedule[: self.paid_full]]
-        if self.partial_fen:
-            items.append((schedule[self.paid_full][1], self.partial_fen))
-        return items
+    def dues(self) -> list[tuple[date, int]]:
+        """(due date, total due fen) of each instalment (each ``instalment_fen``)."""
+        return [(due, principal + interest) for _seq, due, principal, interest in self.schedule()]
 
-    @property
-    def natural_payments(self) -> int:
-        """How many payments the customer makes when each instalment is paid in one go."""
-        return self.paid_full + (1 if self.partial_fen else 0)
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """A loan and every payment its customer made up to the day before ``as_of``."""
+
+    loan: Loan
+    payments: list[Txn]
+
+    def ledger(self) -> Ledger:
+        return Ledger(
+            open_date=self.loan.open_date,
+            dues=self.loan.dues(),
+            payments=[(txn.paid_at.date(), txn.amount_fen) for txn in self.payments],
+        )
 
 
 def _instalment(principal_fen: int, rate: int, term: int) -> int:
@@ -596,73 +606,91 @@ def _instalment(principal_fen: int, rate: int, term: int) -> int:
         return int(payment.to_integral_value(rounding=ROUND_CEILING))
 
 
-def _months_until_cutoff(open_date: date, term: int) -> int:
-    """How many of the monthly due dates after ``open_date`` fall on or before CUTOFF."""
-    months = (CUTOFF.year - open_date.year) * 12 + CUTOFF.month - open_date.month
-    if months > 0 and _add_months(open_date, months) > CUTOFF:
-        months -= 1
-    return max(0, min(term, months))
+def _tier(seed: int | str, n: int) -> RiskTier:
+    # Drawn per customer, so a customer's two accounts behave alike.
+    return behaviour.tier_for(_uniform(seed, "risk", customer_number(seed, n)))
 
 
-def loan(seed: int | str, n: int) -> Loan:
-    """The loan of account ``n``; the same (seed, n) always gives the same loan."""
+def loan(seed: int | str, n: int, *, as_of: date | None = None) -> Loan:
+    """The loan of account ``n``; the same (seed, n, as_of) always gives the same loan."""
     rng = random.Random(f"{seed}-{n}")
-    return _loan(rng, n)
+    return _loan(rng, seed, n, as_of or default_as_of())
 
 
-def _loan(rng: random.Random, n: int) -> Loan:
-    open_date = _OPEN_FIRST + timedelta(days=rng.randrange((_OPEN_LAST - _OPEN_FIRST).days + 1))
+def _loan(rng: random.Random, seed: int | str, n: int, as_of: date) -> Loan:
+    open_date = as_of - timedelta(days=rng.randint(1, OPEN_DAYS))
     term = _TERMS[_pick(rng, _TERM_CUM)]
     low, high = _PRINCIPAL_BANDS[_pick(rng, _PRINCIPAL_CUM)]
     principal = rng.randrange(low, high)
     if rng.random() < 0.6:
         principal = max(low, principal // 10_000 * 10_000)  # a round number of hundreds of yuan
     rate = rng.choice(_RATES)
-    instalment = _instalment(principal, rate, term)
-    product_pick = rng.random()
-    delinquent = rng.random() < DELINQUENT_SHARE
-    stop_pick = rng.random()
-    partial_pick = rng.random()
-    due_count = _months_until_cutoff(open_date, term)
-    partial = 0
-    if delinquent:
-        paid_full = int(stop_pick * due_count)  # 0 … due_count - 1: at least one instalment is unpaid
-        if partial_pick < 0.4:
-            # Part of the next instalment, in whole yuan (at most 60% of it).
-            partial = max(100, instalment * int(partial_pick * 150) // 100 // 100 * 100)
-    else:
-        paid_full = due_count
     return Loan(
         n=n,
         open_date=open_date,
         term=term,
         principal_fen=principal,
         rate=rate,
-        instalment_fen=instalment,
-        product_pick=product_pick,
-        delinquent=delinquent,
-        due_count=due_count,
-        paid_full=paid_full,
-        partial_fen=partial,
+        instalment_fen=_instalment(principal, rate, term),
+        product_pick=rng.random(),
+        tier=_tier(seed, n),
     )
 
 
-def delinquent_account_numbers(
-    *, creditor: str, count: int, seed: int | str = 1, start: int = 1
-) -> Iterator[str]:
-    """Account numbers, among ``count`` accounts from ``start``, whose simulated customer is in arrears."""
+def history(seed: int | str, n: int, *, as_of: date | None = None) -> History:
+    """Account ``n``'s loan and its payments up to the end of the day before ``as_of``."""
+    as_of = as_of or default_as_of()
+    rng = random.Random(f"{seed}-{n}")
+    terms = _loan(rng, seed, n, as_of)  # the rng goes on to drive this account's payments
+    payments = behaviour.simulate(rng, terms.dues(), tier=terms.tier, last_day=as_of - timedelta(days=1))
+    return History(terms, payments)
+
+
+def histories(
+    *, count: int, seed: int | str = 1, start: int = 1, as_of: date | None = None
+) -> Iterator[History]:
+    """``history`` of ``count`` accounts from ``start``, one at a time (nothing is kept)."""
+    as_of = as_of or default_as_of()
     for n in range(start, start + count):
-        if loan(seed, n).delinquent:
+        yield history(seed, n, as_of=as_of)
+
+
+def ledgers(
+    *, count: int, seed: int | str = 1, start: int = 1, as_of: date | None = None
+) -> Iterator[Ledger]:
+    """What ``behaviour.calibration_report`` reads of ``count`` accounts from ``start``: the same
+    schedules and payments as ``write_schedule_csv`` and ``write_payments_csv`` (natural count)."""
+    for item in histories(count=count, seed=seed, start=start, as_of=as_of):
+        yield item.ledger()
+
+
+def delinquent_account_numbers(
+    *,
+    creditor: str,
+    count: int,
+    seed: int | str = 1,
+    start: int = 1,
+    as_of: date | None = None,
+    min_dpd: int = 1,
+    tolerance_fen: int = 1000,
+) -> Iterator[str]:
+    """Account numbers, among ``count`` accounts from ``start``, at least ``min_dpd`` days past due at
+    the end of the day before ``as_of`` (the last day of payments), by the engine's definition
+    with a product tolerance of ``tolerance_fen``."""
+    as_of = as_of or default_as_of()
+    last_day = as_of - timedelta(days=1)
+    for n in range(start, start + count):
+        ledger = history(seed, n, as_of=as_of).ledger()
+        if behaviour.dpd_on(ledger, last_day, tolerance_fen=tolerance_fen) >= min_dpd:
             yield account_no(creditor, n)
 
 
-def natural_payment_count(*, accounts: int, seed: int | str = 1, start: int = 1) -> int:
-    """How many payment rows make every simulated customer pay exactly as it behaves (no splits).
-
-    ``write_payments_csv(count=natural_payment_count(...))`` gives a book where the non-delinquent
-    accounts are up to date and the delinquent ones are in arrears.
-    """
-    return sum(loan(seed, n).natural_payments for n in range(start, start + accounts))
+def natural_payment_count(
+    *, accounts: int, seed: int | str = 1, start: int = 1, as_of: date | None = None
+) -> int:
+    """How many payment rows the simulated customers make (reversals included), i.e. what
+    ``write_payments_csv`` writes when ``count`` is not given."""
+    return sum(len(item.payments) for item in histories(count=accounts, seed=seed, start=start, as_of=as_of))
 
 
 # --- file writing ----------------------------------------------------------------------------
@@ -679,10 +707,11 @@ def _open_csv(path: Path | str, encoding: str) -> Any:
 
 
 def _account_rows(
-    *, creditor: str, products: Sequence[str], count: int, seed: int | str, start: int
+    *, creditor: str, products: Sequence[str], count: int, seed: int | str, start: int, as_of: date | None
 ) -> Iterator[list[str]]:
     if not products:
         raise ValueError("products is empty")
+    as_of = as_of or default_as_of()
     last: tuple[int, Customer] | None = None
     for n in range(start, start + count):
         m = customer_number(seed, n)
@@ -691,7 +720,7 @@ def _account_rows(
         else:
             person = customer(seed, m)
             last = (m, person)
-        terms = loan(seed, n)
+        terms = loan(seed, n, as_of=as_of)
         contacts: list[str] = []
         for index in range(MAX_CONTACTS):
             contacts.extend(person.contacts[index] if index < len(person.contacts) else ("", "", ""))
@@ -727,17 +756,22 @@ def write_accounts_csv(
     count: int,
     seed: int | str = 1,
     start: int = 1,
+    as_of: date | None = None,
     encoding: str = "utf-8",
     english_headers: bool = False,
 ) -> None:
     """An accounts file of ``count`` accounts numbered from ``start`` (streamed row by row).
 
     ``encoding`` is any Python codec the importer reads: ``utf-8``, ``utf-8-sig``, ``gbk``, ``gb18030``.
+    ``as_of`` is the simulated today (default: today in Asia/Shanghai); give the same one to the
+    schedule and payments writers.
     """
     with _open_csv(path, encoding) as handle:
         writer = csv.writer(handle)
         writer.writerow(_header(ACCOUNT_HEADERS, english_headers))
-        for row in _account_rows(creditor=creditor, products=products, count=count, seed=seed, start=start):
+        for row in _account_rows(
+            creditor=creditor, products=products, count=count, seed=seed, start=start, as_of=as_of
+        ):
             writer.writerow(row)
 
 
@@ -749,6 +783,7 @@ def write_accounts_xlsx(
     count: int,
     seed: int | str = 1,
     start: int = 1,
+    as_of: date | None = None,
     english_headers: bool = False,
 ) -> None:
     """The same accounts as ``write_accounts_csv`` as an XLSX workbook (dates as date cells,
@@ -763,7 +798,9 @@ def write_accounts_xlsx(
     numeric = {name for name, _zh in ACCOUNT_HEADERS if name in {"principal", "instalment"}}
     dates = {"open_date", "first_due_date"}
     names = [name for name, _zh in ACCOUNT_HEADERS]
-    for row in _account_rows(creditor=creditor, products=products, count=count, seed=seed, start=start):
+    for row in _account_rows(
+        creditor=creditor, products=products, count=count, seed=seed, start=start, as_of=as_of
+    ):
         cells: list[Any] = []
         for name, value in zip(names, row, strict=True):
             if name in numeric:
@@ -785,6 +822,7 @@ def write_schedule_csv(
     count_accounts: int,
     seed: int | str = 1,
     start: int = 1,
+    as_of: date | None = None,
     encoding: str = "utf-8",
     english_headers: bool = False,
 ) -> int:
@@ -793,13 +831,14 @@ def write_schedule_csv(
     Each account's schedule amortises its principal at its rate: the instalments add up to the
     principal, and each one (principal + interest) is at most the account's ``每期应还``.
     """
+    as_of = as_of or default_as_of()
     rows = 0
     with _open_csv(path, encoding) as handle:
         writer = csv.writer(handle)
         writer.writerow(_header(SCHEDULE_HEADERS, english_headers))
         for n in range(start, start + count_accounts):
             number = account_no(creditor, n)
-            for seq, due, principal, interest in loan(seed, n).schedule():
+            for seq, due, principal, interest in loan(seed, n, as_of=as_of).schedule():
                 writer.writerow(
                     [number, seq, due.isoformat(), money(principal), money(interest), "0.00", "0.00"]
                 )
@@ -821,123 +860,100 @@ def _split(rng: random.Random, amount: int, parts: int) -> list[int]:
     return [b - a for a, b in pairwise(points)]
 
 
-def _paid_at(rng: random.Random, day: date, *, debit: bool) -> datetime:
-    if debit:  # the creditor's overnight direct-debit run
-        seconds = rng.randrange(3600, 7 * 3600)
-    else:
-        seconds = rng.randrange(8 * 3600, 23 * 3600)
-    return datetime.combine(day, time()) + timedelta(seconds=seconds)
+def _fit(rng: random.Random, payments: list[Txn], need: int) -> list[Txn]:
+    """``need`` rows out of an account's natural ``payments``: the earliest ones when fewer are
+    needed; when more, the plain payments (neither reversed nor reversals) paid in pieces a
+    few seconds to minutes apart on the same day, so what was paid by each day is unchanged."""
+    if need <= len(payments):
+        return payments[:need]
+    reversed_rows = {txn.reversal_of for txn in payments if txn.reversal_of is not None}
+    plain = [j for j, txn in enumerate(payments) if txn.amount_fen > 0 and j not in reversed_rows]
+    if not plain:
+        return payments
+    base, extra = divmod(need - len(payments), len(plain))
+    parts = {j: 1 + base + (1 if rank < extra else 0) for rank, j in enumerate(plain)}
+    fitted: list[Txn] = []
+    moved: dict[int, int] = {}  # old index → new index, for reversal_of
+    for j, txn in enumerate(payments):
+        if j not in parts:
+            moved[j] = len(fitted)
+            reverses = None if txn.reversal_of is None else moved[txn.reversal_of]
+            fitted.append(Txn(txn.paid_at, txn.amount_fen, txn.channel, reverses))
+            continue
+        end_of_day = datetime.combine(txn.paid_at.date(), datetime.max.time()).replace(microsecond=0)
+        paid_at = txn.paid_at
+        for piece in _split(rng, txn.amount_fen, parts[j]):
+            fitted.append(Txn(paid_at, piece, txn.channel))
+            paid_at = min(paid_at + timedelta(seconds=rng.randint(1, 120)), end_of_day)
+    return fitted
 
 
-def _account_payments(
-    rng: random.Random, terms: Loan, number: str, need: int, spare: int
-) -> list[tuple[str, str, str, str, str, str]]:
-    """``need`` payment rows for one account (one more when a reversal takes one of ``spare``)."""
-    items = terms.payable()
-    if not items or need <= 0:
-        return []
-    if need <= len(items):
-        parts = [1] * need
-    else:
-        base, extra = divmod(need, len(items))
-        parts = [base + (1 if index < extra else 0) for index in range(len(items))]
-    plan: list[tuple[date, int, bool]] = []  # (due date, amount, first piece of its instalment)
-    for (due, amount), count in zip(items, parts, strict=False):
-        for index, piece in enumerate(_split(rng, amount, count)):
-            plan.append((due, piece, index == 0))
-
-    first_due = terms.first_due_date
-    rows: list[tuple[str, str, str, str, str, str]] = []
-    last = datetime.combine(first_due, time())
-    txn_seq = 0
-    position = 0
-    while position < len(plan):
-        due, amount, first_piece = plan[position]
-        position += 1
-        channel = _CHANNELS[_pick(rng, _CHANNEL_CUM)]
-        debit = channel == "代扣" and first_piece and not terms.delinquent
-        if debit:
-            day = due
-        elif first_piece:
-            day = due + timedelta(days=rng.randint(0, 40) if terms.delinquent else rng.randint(-5, 2))
-        else:
-            day = last.date() + timedelta(days=rng.randint(0, 12))
-        day = min(max(day, first_due), CUTOFF)
-        paid_at = _paid_at(rng, day, debit=debit)
-        if paid_at <= last:
-            paid_at = last + timedelta(minutes=rng.randint(1, 600))
-        paid_at = min(paid_at, _CUTOFF_END)
-        last = paid_at
-        txn_seq += 1
-        txn_id = f"P{terms.n:010d}{txn_seq:04d}"
-        rows.append((number, txn_id, f"{paid_at:%Y-%m-%d %H:%M:%S}", money(amount), channel, ""))
-        if rng.random() < REVERSAL_SHARE:
-            if position < len(plan):
-                plan.pop()  # the reversal takes the place of the account's last planned payment
-            elif spare > 0:
-                spare -= 1
-            else:
-                continue
-            reversed_at = min(paid_at + timedelta(hours=rng.randint(1, 72)), _CUTOFF_END)
-            last = reversed_at
-            rows.append(
-                (
-                    number,
-                    f"R{terms.n:010d}{txn_seq:04d}",
-                    f"{reversed_at:%Y-%m-%d %H:%M:%S}",
-                    money(-amount),
-                    channel,
-                    txn_id,
-                )
-            )
-    return rows
+def _payment_rows(number: str, n: int, payments: list[Txn]) -> list[tuple[str, str, str, str, str, str]]:
+    # P/R + account number + row sequence: unique within a creditor, stable for the same args.
+    ids = [f"{'R' if txn.amount_fen < 0 else 'P'}{n:010d}{seq:04d}" for seq, txn in enumerate(payments, 1)]
+    return [
+        (
+            number,
+            ids[j],
+            f"{txn.paid_at:%Y-%m-%d %H:%M:%S}",
+            money(txn.amount_fen),
+            txn.channel,
+            "" if txn.reversal_of is None else ids[txn.reversal_of],
+        )
+        for j, txn in enumerate(payments)
+    ]
 
 
 def write_payments_csv(
     path: Path | str,
     *,
     creditor: str,
-    count: int,
     accounts: int,
+    count: int | None = None,
     seed: int | str = 1,
     start: int = 1,
+    as_of: date | None = None,
     encoding: str = "utf-8",
     english_headers: bool = False,
 ) -> int:
-    """``count`` payment rows over the first ``accounts`` accounts from ``start``; returns ``count``.
+    """The payments of the ``accounts`` accounts from ``start``, up to the day before ``as_of``;
+    returns the number of rows.
 
-    Rows are shared out in proportion to what each customer would pay (a delinquent customer who
-    never paid gets none): with ``count == natural_payment_count(...)`` every customer pays each
-    instalment it pays once; with more rows instalments are paid in pieces, with fewer only the
-    earliest instalments are paid. Amounts never exceed the instalment paid; times are Asia/Shanghai
-    between the first due date and ``CUTOFF``. About 0.5% of rows reverse an earlier payment of the
-    same account in the same file (negative amount, ``冲正原流水号`` set). Transaction ids are
-    ``P``/``R`` + account number + sequence, so they are unique within a creditor.
+    Without ``count``, every customer pays exactly as ``arrears.simulator.behaviour`` says
+    (``natural_payment_count`` rows): this is the realistic book. With ``count`` (benchmarks),
+    exactly ``count`` rows are shared out in proportion to what each customer pays: with fewer,
+    each account keeps its earliest payments; with more, payments are split into pieces on the
+    same day. Times are Asia/Shanghai; a reversal (negative amount, ``冲正原流水号`` set) follows
+    its payment in the same file. Transaction ids are ``P``/``R`` + account number + sequence,
+    unique within a creditor.
 
-    Two passes over the accounts (the first only sums the shares); no rows are held in memory.
+    One pass over the accounts, two with ``count`` (the first only sums the shares); no rows
+    are held in memory beyond one account's.
     """
-    total_weight = sum(loan(seed, n).natural_payments for n in range(start, start + accounts))
-    if count > 0 and total_weight == 0:
-        raise ValueError(f"none of the {accounts} accounts from {start} has a payment to make")
+    as_of = as_of or default_as_of()
+    total_weight = 0
+    if count is not None:
+        total_weight = natural_payment_count(accounts=accounts, seed=seed, start=start, as_of=as_of)
+        if count > 0 and total_weight == 0:
+            raise ValueError(f"none of the {accounts} accounts from {start} has a payment to make")
     written = 0
     cumulative = 0
     with _open_csv(path, encoding) as handle:
         writer = csv.writer(handle)
         writer.writerow(_header(PAYMENT_HEADERS, english_headers))
         for n in range(start, start + accounts):
-            if written >= count:
+            if count is not None and written >= count:
                 break
-            rng = random.Random(f"{seed}-{n}")
-            terms = _loan(rng, n)  # the rng goes on to drive this account's payments
-            if not terms.natural_payments:
+            payments = history(seed, n, as_of=as_of).payments
+            if not payments:
                 continue
-            cumulative += terms.natural_payments
-            need = count * cumulative // total_weight - written
-            rows = _account_payments(
-                rng, terms, account_no(creditor, n), need, spare=count - written - max(need, 0)
-            )
-            writer.writerows(rows)
-            written += len(rows)
-    if written != count:  # cannot happen unless an instalment is too small to split into the pieces asked
+            if count is not None:
+                cumulative += len(payments)
+                need = count * cumulative // total_weight - written
+                payments = _fit(random.Random(f"{seed}-split-{n}"), payments, need)
+            writer.writerows(_payment_rows(account_no(creditor, n), n, payments))
+            written += len(payments)
+    if count is not None and written != count:
+        # Only when instalments are too small to split into the pieces asked for.
         raise ValueError(f"wrote {written} payment rows instead of {count}")
     return written
