@@ -181,7 +181,8 @@ def _demo(args: list[str]) -> int:
     if "-h" in args or "--help" in args:
         print(
             "usage: arrears demo [--port N] [--no-serve] [--accounts N]\n\nMigrates, loads a demo book"
-            " through the real import, creates demo users and cases, prints the logins, and serves."
+            " through the real import, runs the end-of-day batch over the last year (buckets, cases),"
+            " creates demo users, prints the logins, and serves."
         )
         return 0
     _django_setup()
@@ -190,7 +191,7 @@ def _demo(args: list[str]) -> int:
     call_command("migrate", interactive=False, verbosity=0)
     from arrears import demo
 
-    accounts = int(_option(args, "--accounts", "2000") or "2000")
+    accounts = int(_option(args, "--accounts", "20000") or "20000")
     logins = demo.build_demo(accounts=accounts, out=sys.stdout)
     port = _option(args, "--port", "8000") or "8000"
     print(f"\nDemo logins (password for all: {demo.DEMO_PASSWORD}):")

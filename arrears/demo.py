@@ -1,14 +1,18 @@
-"""The demo book behind ``arrears demo``: users, two creditors, files loaded by the real importer, cases.
+"""The demo book behind ``arrears demo``: users, two creditors, a year of history, cases.
 
 Everything goes through the services a user's actions would use: creditors and products through
-``creditor_add``/``product_add``, users through ``user_create``, and the book itself as creditor
-files written by ``arrears.simulator`` into ``var/demo/`` and loaded with ``import_file``.
-Safe to run again: what exists is kept (users, teams, creditors), a file already imported
-unchanged is not imported again, and accounts that already have an open case get no second one.
+``creditor_add``/``product_add``, users through ``user_create``, the book itself as creditor
+files written by ``arrears.simulator`` into ``var/demo/`` (two years of loans and their
+payments up to the day before ``as_of``) and loaded with ``import_file``, then the end-of-day
+batch run for every day of the last year, so buckets, roll rates and cases have a real history.
+Safe to run again: what exists is kept, a file already imported is not imported again, the
+book keeps the ``as_of`` of its first build (saved in the demo folder), and the batch continues
+from its last completed day up to yesterday.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import time
 from collections.abc import Callable
@@ -22,11 +26,12 @@ from arrears import simulator
 from arrears.accounts.models import Agency, Role, Team, User
 from arrears.accounts.services import agency_get_or_create, team_get_or_create, user_create
 from arrears.cases.models import Case, CaseStatus
-from arrears.portfolio.models import Account, ImportBatch, ImportKind, ImportStatus, ProductKind
+from arrears.cases.services import assignment_rule_set
+from arrears.delinquency.services import eod_run, last_completed_date
+from arrears.portfolio.models import ImportBatch, ImportKind, ImportStatus, ProductKind
 from arrears.portfolio.services import creditor_add, import_file, product_add
 
 DEMO_PASSWORD = "demo-Pass-2026"  # noqa: S105 - printed by `arrears demo` on purpose
-BATCH = 1_000
 
 _Say = Callable[[str], None]
 
@@ -65,9 +70,10 @@ USERS: tuple[tuple[str, str, str | None, str | None, str], ...] = (
     ("bob", Role.COLLECTOR, "WEST", None, "鲍勃"),
     ("agnes", Role.AGENCY_USER, None, "AG1", "安妮丝"),
 )
-# New cases go to these collectors in turn, except every AGENCY_EVERY-th, which is placed with AG1.
-ROUND_ROBIN = ("alice", "amy", "bob")
-AGENCY_EVERY = 10
+# Early buckets go to the east team (alice, amy), later ones to the west team (bob); the batch
+# deals new cases round-robin within the team.
+ASSIGNMENT_RULES = (("M1", "EAST"), ("M2", "WEST"), ("M3", "WEST"), ("M4+", "WEST"))
+HISTORY_DAYS = 365
 # One account in SCHEDULE_EVERY (the first ones) also comes with a schedule file.
 SCHEDULE_EVERY = 5
 
@@ -81,21 +87,28 @@ def accounts_per_creditor(accounts: int) -> dict[str, int]:
     return {"DEMOBANK": accounts - accounts // 4, "HUIMIN": accounts // 4}
 
 
-def demo_case_accounts(accounts: int) -> list[tuple[str, str]]:
-    """(creditor, account_no) of the accounts that get a case: those whose simulated customer is in arrears."""
+def demo_delinquent_accounts(accounts: int, as_of: dt.date) -> list[tuple[str, str]]:
+    """(creditor, account_no) of the accounts the simulator left in arrears on the day before `as_of`."""
     wanted: list[tuple[str, str]] = []
     for creditor in CREDITORS:
         count = accounts_per_creditor(accounts)[creditor.code]
         wanted += [
             (creditor.code, number)
             for number in simulator.delinquent_account_numbers(
-                creditor=creditor.code, count=count, seed=creditor.seed
+                creditor=creditor.code, count=count, seed=creditor.seed, as_of=as_of
             )
         ]
     return wanted
 
 
-def build_demo(*, accounts: int = 2000, out: TextIO, directory: Path | None = None) -> list[tuple[str, str]]:
+def build_demo(
+    *,
+    accounts: int = 20_000,
+    out: TextIO,
+    directory: Path | None = None,
+    history_days: int = HISTORY_DAYS,
+    today: dt.date | None = None,
+) -> list[tuple[str, str]]:
     """Set up (or complete) the demo book; returns the demo logins as (username, role)."""
     started = time.monotonic()
     folder = Path(directory) if directory is not None else Path(settings.VAR_DIR) / "demo"
@@ -105,12 +118,26 @@ def build_demo(*, accounts: int = 2000, out: TextIO, directory: Path | None = No
         out.write(f"[demo {time.monotonic() - started:5.1f}s] {message}\n")
         out.flush()
 
+    as_of = _book_date(folder, today)
     users = _users(say)
     for creditor in CREDITORS:
-        _creditor(creditor, accounts_per_creditor(accounts)[creditor.code], folder, users["admin"], say)
-    _cases(accounts, users, say)
+        _creditor(
+            creditor, accounts_per_creditor(accounts)[creditor.code], folder, as_of, users["admin"], say
+        )
+    _rules(say)
+    _end_of_day(as_of, history_days, today or as_of, say)
     say("done")
     return [(username, users[username].role) for username, *_rest in USERS]
+
+
+def _book_date(folder: Path, today: dt.date | None) -> dt.date:
+    """The simulator's `as_of` of this demo book: fixed at the first build so files stay the same."""
+    saved = folder / "as_of"
+    if saved.exists():
+        return dt.date.fromisoformat(saved.read_text().strip())
+    as_of = today or simulator.default_as_of()
+    saved.write_text(f"{as_of}\n")
+    return as_of
 
 
 def _users(say: _Say) -> dict[str, User]:
@@ -135,29 +162,31 @@ def _users(say: _Say) -> dict[str, User]:
     return users
 
 
-def _creditor(creditor: DemoCreditor, count: int, folder: Path, actor: User, say: _Say) -> None:
+def _creditor(
+    creditor: DemoCreditor, count: int, folder: Path, as_of: dt.date, actor: User, say: _Say
+) -> None:
     creditor_add(code=creditor.code, name=creditor.name, actor=actor)
     for code, name, kind in creditor.products:
         product_add(code=code, creditor_code=creditor.code, name=name, kind=kind, actor=actor)
     if count <= 0:
         return
-    prefix = f"{creditor.code.lower()}-{count}"
+    prefix = f"{creditor.code.lower()}-{count}-{as_of}"
     accounts_file = folder / f"{prefix}-accounts.csv"
     schedule_file = folder / f"{prefix}-schedule.csv"
     payments_file = folder / f"{prefix}-payments.csv"
     products = [code for code, _name, _kind in creditor.products]
     simulator.write_accounts_csv(
-        accounts_file, creditor=creditor.code, products=products, count=count, seed=creditor.seed
+        accounts_file, creditor=creditor.code, products=products, count=count, seed=creditor.seed, as_of=as_of
     )
     simulator.write_schedule_csv(
         schedule_file,
         creditor=creditor.code,
         count_accounts=max(1, count // SCHEDULE_EVERY),
         seed=creditor.seed,
+        as_of=as_of,
     )
-    payments = simulator.natural_payment_count(accounts=count, seed=creditor.seed)
-    simulator.write_payments_csv(
-        payments_file, creditor=creditor.code, count=payments, accounts=count, seed=creditor.seed
+    payments = simulator.write_payments_csv(
+        payments_file, creditor=creditor.code, accounts=count, seed=creditor.seed, as_of=as_of
     )
     say(f"{creditor.code}: wrote {count:,} accounts, a schedule and {payments:,} payments to {folder}")
     for kind, path in (
@@ -194,44 +223,30 @@ def _import(creditor_code: str, kind: str, path: Path, actor: User, say: _Say) -
         say(f"  warning: batch #{batch.pk} rejected {batch.rows_rejected} rows; see its error report")
 
 
-def _cases(accounts: int, users: dict[str, User], say: _Say) -> None:
-    wanted = demo_case_accounts(accounts)
-    agency = Agency.objects.get(code=AGENCY[0])
-    collectors = [users[username] for username in ROUND_ROBIN]
-    created = 0
-    for offset in range(0, len(wanted), BATCH):
-        chunk = wanted[offset : offset + BATCH]
-        candidates: list[tuple[int, int]] = []
-        for code in {creditor for creditor, _number in chunk}:
-            numbers = [number for creditor, number in chunk if creditor == code]
-            candidates += (
-                Account.objects.filter(creditor__code=code, account_no__in=numbers)
-                .exclude(cases__status__in=[s for s in CaseStatus.values if s != CaseStatus.CLOSED])
-                .values_list("id", "customer_id")
-            )
-        cases = []
-        for account_id, customer_id in sorted(candidates):
-            created += 1
-            if created % AGENCY_EVERY == 0:
-                cases.append(
-                    Case(
-                        account_id=account_id,
-                        customer_id=customer_id,
-                        status=CaseStatus.IN_PROGRESS,
-                        agency=agency,
-                    )
-                )
-            else:
-                collector = collectors[created % len(collectors)]
-                cases.append(
-                    Case(
-                        account_id=account_id,
-                        customer_id=customer_id,
-                        status=CaseStatus.IN_PROGRESS,
-                        assigned_collector=collector,
-                        team_id=collector.team_id,
-                    )
-                )
-        Case.objects.bulk_create(cases, batch_size=BATCH)
-    total = Case.objects.exclude(status=CaseStatus.CLOSED).count()
-    say(f"cases: {created:,} opened for accounts in arrears ({total:,} open in all)")
+def _rules(say: _Say) -> None:
+    teams = {
+        team.code: team for team in Team.objects.filter(code__in=[code for _g, code in ASSIGNMENT_RULES])
+    }
+    for group, team_code in ASSIGNMENT_RULES:
+        assignment_rule_set(bucket_group=group, team=teams[team_code])
+    say("assignment rules: " + ", ".join(f"{group} → {code}" for group, code in ASSIGNMENT_RULES))
+
+
+def _end_of_day(as_of: dt.date, history_days: int, today: dt.date, say: _Say) -> None:
+    """Run the batch for every day of the history not run yet, up to yesterday."""
+    last_day = today - dt.timedelta(days=1)
+    done = last_completed_date()
+    day = as_of - dt.timedelta(days=history_days) if done is None else done + dt.timedelta(days=1)
+    first = day
+    while day <= last_day:
+        run = eod_run(business_date=day)
+        if day.day == 1 or day == last_day:
+            say(f"end of day {day}: {run.accounts:,} accounts recomputed ({run.mode})")
+        day += dt.timedelta(days=1)
+    if first > last_day:
+        say(f"end of day: already run up to {done}")
+    open_cases = Case.objects.exclude(status=CaseStatus.CLOSED)
+    say(
+        f"cases: {open_cases.count():,} open ({open_cases.filter(assigned_collector__isnull=True).count():,}"
+        f" unassigned), {Case.objects.filter(status=CaseStatus.CLOSED).count():,} closed"
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import io
 import random
@@ -17,7 +18,8 @@ import pytest
 
 from arrears.accounts.models import Role, User
 from arrears.cases.models import Case, CaseStatus
-from arrears.demo import DEMO_PASSWORD, build_demo, demo_case_accounts
+from arrears.delinquency.models import AccountState, EodRun
+from arrears.demo import DEMO_PASSWORD, build_demo, demo_delinquent_accounts
 from arrears.portfolio.importing import rows as row_parsers
 from arrears.portfolio.importing.fields import id_check_digit, parse_id_number, parse_phones
 from arrears.portfolio.importing.headers import resolve_headers
@@ -402,10 +404,13 @@ def test_generated_book_imports_with_no_rejected_row(media: None, book: dict[str
 
 
 @pytest.mark.django_db
-def test_build_demo_creates_users_book_and_cases_and_can_run_again(media: None, tmp_path: Path) -> None:
+def test_build_demo_creates_users_book_history_and_cases_and_can_run_again(
+    media: None, tmp_path: Path
+) -> None:
     out = io.StringIO()
+    today = dt.date(2026, 11, 23)
 
-    logins = build_demo(accounts=200, out=out, directory=tmp_path / "demo")
+    logins = build_demo(accounts=200, out=out, directory=tmp_path / "demo", history_days=40, today=today)
 
     assert logins == [
         ("admin", "admin"),
@@ -430,34 +435,44 @@ def test_build_demo_creates_users_book_and_cases_and_can_run_again(media: None, 
         ImportBatch.objects.filter(rows_rejected=0, status="done").count() == ImportBatch.objects.count() == 6
     )
 
-    # The demo's book ends yesterday (as_of is today), so how many accounts are in arrears
-    # depends on the day: the expectations follow from the simulator's own count.
-    wanted = demo_case_accounts(200)
+    # One batch run per day of the history, ending yesterday.
+    runs = EodRun.objects.filter(state="done").order_by("business_date")
+    assert [run.business_date for run in runs] == [
+        dt.date(2026, 10, 14) + dt.timedelta(days=n) for n in range(40)
+    ]
+    # The batch and the simulator agree on who is in arrears, and each of them has one open case.
+    wanted = set(demo_delinquent_accounts(200, today))
     assert 2 <= len(wanted) <= 40
-    cases = Case.objects.all()
-    assert cases.count() == len(wanted)
-    assert set(cases.values_list("account__creditor__code", "account__account_no")) == set(wanted)
-    assert set(cases.values_list("status", flat=True)) == {CaseStatus.IN_PROGRESS}
-    assert cases.filter(agency__code="AG1", assigned_collector=None, team=None).count() == len(wanted) // 10
-    owners = Counter(
-        cases.exclude(agency__isnull=False).values_list("assigned_collector__username", "team__code")
+    delinquent = set(
+        AccountState.objects.filter(delinquent_since__isnull=False).values_list(
+            "account__creditor__code", "account__account_no"
+        )
     )
-    # Every tenth case goes to the agency, the others round the collectors (alice, amy, bob).
-    expected = Counter(
-        (("alice", "EAST"), ("amy", "EAST"), ("bob", "WEST"))[created % 3]
-        for created in range(1, len(wanted) + 1)
-        if created % 10
-    )
-    assert owners == expected
-    assert f"cases: {len(wanted)} opened" in out.getvalue()
+    assert delinquent == wanted
+    open_cases = Case.objects.exclude(status=CaseStatus.CLOSED)
+    assert set(open_cases.values_list("account__creditor__code", "account__account_no")) == wanted
+    assert open_cases.count() == len(wanted)
+    owners = set(open_cases.values_list("bucket_group", "team__code", "assigned_collector__username"))
+    assert owners <= {
+        ("M1", "EAST", "alice"),
+        ("M1", "EAST", "amy"),
+        ("M2", "WEST", "bob"),
+        ("M3", "WEST", "bob"),
+        ("M4+", "WEST", "bob"),
+    }
+    assert "end of day 2026-11-22" in out.getvalue()
 
     again = io.StringIO()
-    assert build_demo(accounts=200, out=again, directory=tmp_path / "demo") == logins
+    assert (
+        build_demo(accounts=200, out=again, directory=tmp_path / "demo", history_days=40, today=today)
+        == logins
+    )
 
     assert User.objects.count() == 7
-    assert Case.objects.count() == len(wanted)
     assert ImportBatch.objects.count() == 6
+    assert EodRun.objects.count() == 40
     assert "already imported" in again.getvalue()
+    assert "already run up to 2026-11-22" in again.getvalue()
 
 
 @pytest.mark.django_db
