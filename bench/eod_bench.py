@@ -211,6 +211,8 @@ def main() -> int:
     print(f"EOD benchmark — {os.cpu_count()} CPUs, {args.accounts:,} accounts, business date {BUSINESS_DATE}")
     admin(url, f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
     admin(url, f'CREATE DATABASE "{BENCH_DATABASE}"')
+    # Statements over a second go to the server log (var/pg/server.log), to see where time goes.
+    admin(url, f'ALTER DATABASE "{BENCH_DATABASE}" SET log_min_duration_statement = 1000')
     try:
         timed("migrate", results, run_manage, url, "migrate", "--verbosity", "0")
         import psycopg

@@ -3,12 +3,15 @@ cases goes through these functions; templates never filter."""
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 
 from arrears.accounts.models import Role, User
-from arrears.cases.models import Case
-from arrears.portfolio.models import Account, Customer
+from arrears.cases.models import Case, CaseEvent
+from arrears.portfolio.models import Account, ContactPoint, Customer
 
 SEES_EVERYTHING = {Role.ADMIN, Role.SUPERVISOR}
 
@@ -52,3 +55,154 @@ def customers_visible_to(user: Viewer) -> QuerySet[Customer]:
         return Customer.objects.all()
     visible_case = Case.objects.filter(scope, customer_id=OuterRef("pk"))
     return Customer.objects.filter(Exists(visible_case))
+
+
+# --- case list and case page --------------------------------------------------------------------
+
+CASE_PAGE_SIZE = 50
+UNASSIGNED = "unassigned"
+
+
+@dataclass(frozen=True)
+class CaseLine:
+    """A case as the list shows it; DPD and overdue are None when the account has no state yet."""
+
+    case: Case
+    days_past_due: int | None
+    overdue_fen: int | None
+
+
+@dataclass(frozen=True)
+class CasePage:
+    lines: list[CaseLine]
+    next_before_id: int | None
+
+
+def case_list(
+    *,
+    user: Viewer,
+    business_date: dt.date | None,
+    bucket: str | None = None,
+    dpd_min: int | None = None,
+    dpd_max: int | None = None,
+    creditor_id: int | None = None,
+    product_id: int | None = None,
+    assignee: int | str | None = None,
+    status: str | None = None,
+    before_id: int | None = None,
+    limit: int = CASE_PAGE_SIZE,
+) -> CasePage:
+    """The user's cases, newest first, keyset-paginated on id like the account list.
+
+    `bucket` matches a bucket group (M1) or code (M1-2); `assignee` is a collector's id or
+    ``"unassigned"``. DPD is known only as of `business_date` (the latest completed run), so
+    a DPD filter without one matches nothing. Uses case_status_id_idx / case_bucket_id_idx /
+    case_collector_idx for the order, and state_delinquent_since_idx for DPD ranges.
+    """
+    # Imported here, not at the top: delinquency's selectors build on this module's scoping.
+    from arrears.delinquency.selectors import days_past_due
+
+    cases = (
+        cases_visible_to(user)
+        .select_related(
+            "account__creditor", "account__product", "customer", "assigned_collector", "team", "agency"
+        )
+        .annotate(
+            # The state's as_of is never null, so a null here means the account has no state yet.
+            state_as_of=F("account__delinquency__as_of"),
+            delinquent_since=F("account__delinquency__delinquent_since"),
+            overdue_fen=F("account__delinquency__overdue_fen"),
+        )
+    )
+    if bucket:
+        cases = cases.filter(Q(bucket_group=bucket) | Q(bucket_code=bucket))
+    if dpd_min is not None or dpd_max is not None:
+        if business_date is None:
+            return CasePage(lines=[], next_before_id=None)
+        cases = cases.filter(_dpd_between(business_date=business_date, dpd_min=dpd_min, dpd_max=dpd_max))
+    if creditor_id is not None:
+        cases = cases.filter(account__creditor_id=creditor_id)
+    if product_id is not None:
+        cases = cases.filter(account__product_id=product_id)
+    if assignee == UNASSIGNED:
+        cases = cases.filter(assigned_collector__isnull=True)
+    elif isinstance(assignee, int):
+        cases = cases.filter(assigned_collector_id=assignee)
+    if status:
+        cases = cases.filter(status=status)
+    if before_id is not None:
+        cases = cases.filter(id__lt=before_id)
+    rows = list(cases.order_by("-id")[: limit + 1])
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    lines = [
+        CaseLine(
+            case=case,
+            days_past_due=(
+                days_past_due(delinquent_since=case.delinquent_since, business_date=business_date)
+                if case.state_as_of is not None and business_date is not None
+                else None
+            ),
+            overdue_fen=case.overdue_fen,
+        )
+        for case in rows
+    ]
+    return CasePage(lines=lines, next_before_id=rows[-1].pk if has_more and rows else None)
+
+
+def _dpd_between(*, business_date: dt.date, dpd_min: int | None, dpd_max: int | None) -> Q:
+    """DPD on `business_date` within [dpd_min, dpd_max] as a `delinquent_since` range.
+
+    DPD = business_date - delinquent_since, so DPD ≥ n ⇔ delinquent_since ≤ business_date - n
+    and DPD ≤ n ⇔ delinquent_since ≥ business_date - n: a range scan on
+    state_delinquent_since_idx instead of computing DPD for every row. A current account
+    (delinquent_since null) has DPD 0, so it matches when the range starts at 0.
+    """
+    since = "account__delinquency__delinquent_since"
+    dated = Q(**{f"{since}__isnull": False})
+    if dpd_max is not None:
+        dated &= Q(**{f"{since}__gte": business_date - dt.timedelta(days=dpd_max)})
+    if dpd_min is not None:
+        dated &= Q(**{f"{since}__lte": business_date - dt.timedelta(days=dpd_min)})
+    if not dpd_min:
+        current = Q(**{f"{since}__isnull": True, "account__delinquency__as_of__isnull": False})
+        return dated | current
+    return dated
+
+
+def case_get(*, user: Viewer, case_id: int) -> Case | None:
+    """One case with its account, customer, contact points and events (newest first), or None
+    if it does not exist *or* is out of scope."""
+    return (
+        cases_visible_to(user)
+        .select_related(
+            "account__creditor", "account__product", "customer", "assigned_collector", "team", "agency"
+        )
+        .prefetch_related(
+            Prefetch(
+                "customer__contact_points", queryset=ContactPoint.objects.order_by("owner_role", "kind", "id")
+            ),
+            Prefetch("events", queryset=CaseEvent.objects.select_related("actor").order_by("-id")),
+        )
+        .filter(pk=case_id)
+        .first()
+    )
+
+
+def assignee_choices(*, user: Viewer) -> list[User]:
+    """The collectors whose cases the user may filter by: everyone's for supervisors, the team's
+    for a team leader, the agency's staff for an agency user, oneself for a collector."""
+    if isinstance(user, AnonymousUser) or not user.is_active:
+        return []
+    people = User.objects.filter(is_active=True)
+    if user.role in SEES_EVERYTHING:
+        people = people.filter(role=Role.COLLECTOR)
+    elif user.role == Role.TEAM_LEADER and user.team_id is not None:
+        people = people.filter(role=Role.COLLECTOR, team_id=user.team_id)
+    elif user.role == Role.AGENCY_USER and user.agency_id is not None:
+        people = people.filter(agency_id=user.agency_id)
+    elif user.role == Role.COLLECTOR:
+        people = people.filter(pk=user.pk)
+    else:
+        return []
+    return list(people.order_by("username"))

@@ -5,6 +5,8 @@ from __future__ import annotations
 from ninja import NinjaAPI
 
 from arrears.accounts.auth import ApiAuth
+from arrears.cases.api import router as cases_router
+from arrears.delinquency.api import router as delinquency_router
 from arrears.portfolio.api import router as portfolio_router
 
 api = NinjaAPI(
@@ -16,3 +18,5 @@ api = NinjaAPI(
     openapi_url="/openapi.json",
 )
 api.add_router("/", portfolio_router)
+api.add_router("/", cases_router)
+api.add_router("/", delinquency_router)

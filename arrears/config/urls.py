@@ -13,4 +13,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("", include("arrears.portfolio.urls")),
+    path("", include("arrears.cases.urls")),
+    path("", include("arrears.delinquency.urls")),
 ]

@@ -12,8 +12,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
-from django.db.models import Count, F, Min, OuterRef, Subquery, Sum
+from django.db.models import Count, F, Min, OuterRef, QuerySet, Subquery, Sum
 
 from arrears.accounts.models import Role, User
 from arrears.cases.selectors import Viewer, accounts_visible_to, case_scope_filter
@@ -40,18 +41,6 @@ def days_past_due(*, delinquent_since: dt.date | None, business_date: dt.date) -
     if delinquent_since is None:
         return 0
     return max((business_date - delinquent_since).days, 0)
-
-
-def delinquent_since_range(
-    *, business_date: dt.date, dpd_min: int | None, dpd_max: int | None
-) -> tuple[dt.date | None, dt.date | None]:
-    """The `delinquent_since` bounds (earliest, latest) equivalent to DPD in [dpd_min, dpd_max] on a date.
-
-    DPD grows as `delinquent_since` gets older, so the upper DPD bound gives the earliest date.
-    """
-    earliest = business_date - dt.timedelta(days=dpd_max) if dpd_max is not None else None
-    latest = business_date - dt.timedelta(days=dpd_min) if dpd_min is not None else None
-    return earliest, latest
 
 
 def _done_runs() -> Subquery:
@@ -135,7 +124,7 @@ def account_delinquency(*, user: Viewer, account_id: int) -> AccountDelinquency 
     )
     if state is None:
         return None
-    return _delinquency(state, state.on)  # type: ignore[attr-defined]
+    return _delinquency(state, state.on)
 
 
 def bucket_history(*, user: Viewer, account_id: int, limit: int = 100) -> list[BucketTransition]:
@@ -202,6 +191,7 @@ def book_by_bucket(*, user: Viewer) -> BookByBuckets:
     if on is None:
         return BookByBuckets(business_date=None, lines=[])
     columns = ("bucket_code", "group", "accounts", "outstanding", "overdue")
+    rows: QuerySet[Any, Any]
     if sees_whole_book(user):
         rows = BookByBucket.objects.filter(business_date=on).annotate(
             group=F("bucket_group"), outstanding=F("outstanding_fen"), overdue=F("overdue_fen")
@@ -258,6 +248,10 @@ class RollMatrix:
     month_end: dt.date
     to_groups: list[str]
     rows: list[RollRow]
+
+    @property
+    def previous_month_end(self) -> dt.date:
+        return self.month_end.replace(day=1) - dt.timedelta(days=1)
 
 
 def roll_rate_percent(*, moved: int, base: int) -> Decimal:
@@ -351,3 +345,20 @@ def eod_run_get(*, user: Viewer, run_id: int) -> EodRun | None:
     if not user_can_run_eod(user):
         return None
     return EodRun.objects.select_related("requested_by").prefetch_related("steps").filter(pk=run_id).first()
+
+
+def bucket_choices() -> list[tuple[str, str]]:
+    """Bucket groups and, under each, its codes (across ladders, lowest DPD first) for filters.
+
+    A filter value matches a case's group or code, so "M1" finds M1-1 to M1-3 as well.
+    """
+    groups: dict[str, list[str]] = {}
+    for group, code in Bucket.objects.order_by("min_dpd", "code").values_list("group", "code"):
+        codes = groups.setdefault(group, [])
+        if code != group and code not in codes:
+            codes.append(code)
+    choices: list[tuple[str, str]] = []
+    for group, codes in groups.items():
+        choices.append((group, group))
+        choices.extend((code, f"　{code}") for code in codes)
+    return choices

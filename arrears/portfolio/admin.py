@@ -23,6 +23,15 @@ class BucketLadderAdmin(admin.ModelAdmin):
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "creditor", "kind", "ladder", "tolerance_fen", "due_date_shift", "case_open_dpd")
+    list_display = (
+        "code",
+        "name",
+        "creditor",
+        "kind",
+        "ladder",
+        "tolerance_fen",
+        "due_date_shift",
+        "case_open_dpd",
+    )
     list_filter = ("creditor", "kind", "due_date_shift")
     search_fields = ("code", "name")

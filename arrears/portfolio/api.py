@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import File, Form, Query, Router, Schema, Status
+from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
 from arrears.core.masking import mask_id_number, mask_value
+from arrears.delinquency.selectors import AccountDelinquency, account_delinquency, business_date
 from arrears.portfolio import selectors
 from arrears.portfolio.importing.messages import render_message
 from arrears.portfolio.models import (
@@ -265,6 +267,22 @@ class CustomerOut(Schema):
 
 
 class AccountDetail(AccountRow):
+    # Delinquency on the business date (the latest completed end-of-day run); null until the
+    # batch has computed the account.
+    business_date: dt.date | None
+    days_past_due: int | None
+    bucket: str | None
+    bucket_group: str | None
+    delinquent_since: dt.date | None
+    overdue_fen: int | None
+    overdue_amount: Decimal | None = Field(None, description="overdue_fen in yuan (a decimal string)")
+    overdue_principal_fen: int | None
+    overdue_interest_fen: int | None
+    overdue_fee_fen: int | None
+    overdue_premium_fen: int | None
+    credit_fen: int | None
+    missed_instalments: int | None
+    next_due_date: dt.date | None
     open_date: dt.date
     term: int
     instalment_fen: int | None
@@ -277,6 +295,39 @@ class AccountDetail(AccountRow):
     payments: list[PaymentOut]
 
 
+# Delinquency fields named as on `AccountDelinquency` (only `bucket` is renamed, from bucket_code).
+_STATE_FIELDS = (
+    "days_past_due",
+    "bucket_group",
+    "delinquent_since",
+    "overdue_fen",
+    "overdue_principal_fen",
+    "overdue_interest_fen",
+    "overdue_fee_fen",
+    "overdue_premium_fen",
+    "credit_fen",
+    "missed_instalments",
+    "next_due_date",
+)
+
+
+def _delinquency_fields(state: AccountDelinquency | None) -> dict[str, Any]:
+    if state is None:
+        # Not computed yet (a new account, or no run so far): every delinquency field is null.
+        return {
+            "business_date": business_date(),
+            "bucket": None,
+            "overdue_amount": None,
+            **dict.fromkeys(_STATE_FIELDS),
+        }
+    return {
+        "business_date": state.business_date,
+        "bucket": state.bucket_code,
+        "overdue_amount": (Decimal(state.overdue_fen) / 100).quantize(Decimal("0.01")),
+        **{name: getattr(state, name) for name in _STATE_FIELDS},
+    }
+
+
 @router.get("/accounts/{account_id}", response={200: AccountDetail, 404: ErrorOut}, summary="One account")
 def account_get(request: HttpRequest, account_id: int) -> Status[Any]:
     account = selectors.account_get(user=request.user, account_id=account_id)
@@ -285,6 +336,7 @@ def account_get(request: HttpRequest, account_id: int) -> Status[Any]:
     customer = account.customer
     detail = AccountDetail(
         **_account_row(account).dict(),
+        **_delinquency_fields(account_delinquency(user=request.user, account_id=account.pk)),
         open_date=account.open_date,
         term=account.term,
         instalment_fen=account.instalment_fen,

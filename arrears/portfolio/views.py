@@ -19,6 +19,14 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.middleware import HtmxDetails
 
+from arrears.delinquency.selectors import (
+    account_delinquency,
+    book_by_bucket,
+    bucket_history,
+    business_date,
+    roll_rate_matrices,
+    sees_whole_book,
+)
 from arrears.portfolio import exports
 from arrears.portfolio.forms import AccountFilterForm, ImportUploadForm
 from arrears.portfolio.importing.messages import render_message
@@ -52,13 +60,18 @@ _UNFINISHED = (ImportStatus.PENDING, ImportStatus.RUNNING)
 @login_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    """The landing page: the size of the book the user can see, and the latest imports."""
+    """The landing page: the size of the book the user can see, the latest imports, and the book
+    by bucket with the roll rates as of the last end-of-day run."""
     return render(
         request,
-        "core/home.html",
+        "portfolio/home.html",
         {
             "counts": book_counts(user=request.user),
             "recent_imports": import_batch_list(user=request.user, limit=RECENT_IMPORTS_SHOWN),
+            "book": book_by_bucket(user=request.user),
+            "roll_rates": roll_rate_matrices(user=request.user),
+            # Roll rates are whole-book figures; scoped users get no (empty) card for them.
+            "roll_rates_shown": sees_whole_book(request.user),
         },
     )
 
@@ -99,10 +112,19 @@ def account_detail_view(request: HttpRequest, account_id: int) -> HttpResponse:
         # Out of scope and nonexistent look the same: no hint that the account exists.
         raise Http404
     schedule = account_schedule(account=account)
+    state = account_delinquency(user=request.user, account_id=account.pk)
     return render(
         request,
         "portfolio/account_detail.html",
-        {"account": account, "schedule": schedule, "schedule_totals": _schedule_totals(schedule)},
+        {
+            "account": account,
+            "schedule": schedule,
+            "schedule_totals": _schedule_totals(schedule),
+            "state": state,
+            # Tells "no run yet" from "this account not computed yet" when there is no state.
+            "business_date": state.business_date if state else business_date(),
+            "bucket_history": bucket_history(user=request.user, account_id=account.pk),
+        },
     )
 
 

@@ -243,8 +243,8 @@ def test_navbar_shows_links_by_role(client, book):
 def test_home_query_count_is_pinned(client, book, django_assert_max_num_queries):
     client.force_login(book.sam)
 
-    # session, user, account totals, customer count, recent imports.
-    with django_assert_max_num_queries(5):
+    # session, user, account totals, customer count, recent imports, business date, book by bucket, roll rates.
+    with django_assert_max_num_queries(8):
         client.get("/")
 
 

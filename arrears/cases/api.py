@@ -1,0 +1,227 @@
+"""Cases API: the case list and one case. Scoping comes from the selectors; out of scope is 404."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Query, Router, Schema, Status
+from ninja.errors import HttpError
+
+from arrears.cases import selectors
+from arrears.cases.models import Case, CaseEvent, CaseStatus
+from arrears.core.masking import mask_id_number, mask_value
+from arrears.delinquency import selectors as delinquency_selectors
+from arrears.delinquency.api import DelinquencyOut, delinquency_out
+from arrears.portfolio.selectors import creditor_list
+
+router = Router(tags=["cases"])
+
+
+class CaseErrorOut(Schema):
+    detail: str
+
+
+class CaseRowOut(Schema):
+    id: int
+    account_id: int
+    account_no: str
+    creditor: str
+    product: str
+    customer_id: int
+    customer_name: str
+    status: str
+    bucket: str
+    bucket_group: str
+    days_past_due: int | None
+    overdue_fen: int | None
+    assigned_collector: str | None
+    team: str | None
+    agency: str | None
+    opened_on: dt.date | None
+    closed_on: dt.date | None
+    close_reason: str
+
+
+class CaseListOut(Schema):
+    business_date: dt.date | None
+    items: list[CaseRowOut]
+    next_before_id: int | None
+
+
+class CaseFilters(Schema):
+    bucket: str | None = None
+    dpd_min: int | None = None
+    dpd_max: int | None = None
+    creditor: str | None = None
+    product: str | None = None
+    assignee: str | None = None
+    status: CaseStatus | None = None
+    before_id: int | None = None
+    limit: int = 50
+
+
+class CaseCustomerOut(Schema):
+    id: int
+    customer_no: str
+    name: str
+    id_number_masked: str
+
+
+class CaseContactPointOut(Schema):
+    id: int
+    kind: str
+    owner_role: str
+    owner_name: str
+    label: str
+    value_masked: str
+    is_valid: bool
+    do_not_contact: bool
+
+
+class CaseEventOut(Schema):
+    id: int
+    kind: str
+    business_date: dt.date | None
+    from_value: str
+    to_value: str
+    data: dict[str, Any]
+    actor: str | None
+    created_at: dt.datetime
+
+
+class CaseDetailOut(CaseRowOut):
+    delinquency: DelinquencyOut | None
+    customer: CaseCustomerOut
+    contact_points: list[CaseContactPointOut]
+    events: list[CaseEventOut]
+
+
+def _row(case: Case, *, days_past_due: int | None, overdue_fen: int | None) -> CaseRowOut:
+    account = case.account
+    return CaseRowOut(
+        id=case.pk,
+        account_id=account.pk,
+        account_no=account.account_no,
+        creditor=account.creditor.code,
+        product=account.product.code,
+        customer_id=case.customer_id,
+        customer_name=case.customer.name,
+        status=case.status,
+        bucket=case.bucket_code,
+        bucket_group=case.bucket_group,
+        days_past_due=days_past_due,
+        overdue_fen=overdue_fen,
+        assigned_collector=case.assigned_collector.username if case.assigned_collector else None,
+        team=case.team.code if case.team else None,
+        agency=case.agency.code if case.agency else None,
+        opened_on=case.opened_on,
+        closed_on=case.closed_on,
+        close_reason=case.close_reason,
+    )
+
+
+def _event(event: CaseEvent) -> CaseEventOut:
+    return CaseEventOut(
+        id=event.pk,
+        kind=event.kind,
+        business_date=event.business_date,
+        from_value=event.from_value,
+        to_value=event.to_value,
+        data=event.data,
+        actor=event.actor.username if event.actor else None,
+        created_at=event.created_at,
+    )
+
+
+def _assignee(value: str | None) -> int | str | None:
+    if not value:
+        return None
+    if value == selectors.UNASSIGNED:
+        return value
+    if value.isdigit():
+        return int(value)
+    raise HttpError(422, "assignee must be a user id or 'unassigned'")
+
+
+@router.get("/cases", response={200: CaseListOut}, summary="Cases in your scope, newest first")
+def case_list(request: HttpRequest, filters: Query[CaseFilters]) -> CaseListOut:
+    if not 1 <= filters.limit <= 200:
+        raise HttpError(422, "limit must be between 1 and 200")
+    if any(bound is not None and bound < 0 for bound in (filters.dpd_min, filters.dpd_max)):
+        raise HttpError(422, "dpd_min and dpd_max must be ≥ 0")
+    on = delinquency_selectors.business_date()
+    empty = CaseListOut(business_date=on, items=[], next_before_id=None)
+    creditor_id = product_id = None
+    if filters.creditor:
+        creditor = creditor_list().filter(code=filters.creditor.strip().upper()).first()
+        if creditor is None:
+            return empty
+        creditor_id = creditor.pk
+        if filters.product:
+            product = creditor.products.filter(code=filters.product.strip().upper()).first()
+            if product is None:
+                return empty
+            product_id = product.pk
+    elif filters.product:
+        raise HttpError(422, "filter by product needs the creditor too (product codes are per creditor)")
+    page = selectors.case_list(
+        user=request.user,
+        business_date=on,
+        bucket=filters.bucket.strip() if filters.bucket else None,
+        dpd_min=filters.dpd_min,
+        dpd_max=filters.dpd_max,
+        creditor_id=creditor_id,
+        product_id=product_id,
+        assignee=_assignee(filters.assignee),
+        status=filters.status,
+        before_id=filters.before_id,
+        limit=filters.limit,
+    )
+    return CaseListOut(
+        business_date=on,
+        items=[
+            _row(line.case, days_past_due=line.days_past_due, overdue_fen=line.overdue_fen)
+            for line in page.lines
+        ],
+        next_before_id=page.next_before_id,
+    )
+
+
+@router.get("/cases/{case_id}", response={200: CaseDetailOut, 404: CaseErrorOut}, summary="One case")
+def case_get(request: HttpRequest, case_id: int) -> Status[Any]:
+    case = selectors.case_get(user=request.user, case_id=case_id)
+    if case is None:
+        return Status(404, CaseErrorOut(detail="no such case"))
+    state = delinquency_selectors.account_delinquency(user=request.user, account_id=case.account_id)
+    customer = case.customer
+    detail = CaseDetailOut(
+        **_row(
+            case,
+            days_past_due=state.days_past_due if state else None,
+            overdue_fen=state.overdue_fen if state else None,
+        ).dict(),
+        delinquency=delinquency_out(state) if state else None,
+        customer=CaseCustomerOut(
+            id=customer.pk,
+            customer_no=customer.customer_no,
+            name=customer.name,
+            id_number_masked=mask_id_number(customer.id_number),
+        ),
+        contact_points=[
+            CaseContactPointOut(
+                id=point.pk,
+                kind=point.kind,
+                owner_role=point.owner_role,
+                owner_name=point.owner_name,
+                label=point.label,
+                value_masked=mask_value(point.kind, point.value),
+                is_valid=point.is_valid,
+                do_not_contact=point.do_not_contact,
+            )
+            for point in customer.contact_points.all()
+        ],
+        events=[_event(event) for event in case.events.all()],
+    )
+    return Status(200, detail)
