@@ -102,26 +102,41 @@ def cases_follow_delinquency(*, business_date: dt.date, signals_table: str) -> L
             params,
         )
         kinds = [row[0] for row in cur.fetchall()]
+        # The accounts to open a case for, with their previous case, probed per account by
+        # index (LATERAL) before anything is inserted: no plan can then scan the cases table
+        # once per new case, whatever its (possibly stale) statistics say.
         cur.execute(
             f"""
+            DROP TABLE IF EXISTS case_openings;
+            CREATE TEMP TABLE case_openings ON COMMIT DROP AS
+            SELECT s.account_id, s.customer_id, s.bucket_code, s.bucket_group, s.dpd, s.overdue_fen,
+                   earlier.last_id AS previous_case_id
+              FROM {signals_table} s
+              LEFT JOIN LATERAL (
+                  SELECT max(c.id) AS last_id, bool_or(c.status <> 'closed') AS has_open
+                    FROM cases_case c WHERE c.account_id = s.account_id
+              ) earlier ON true
+             WHERE s.delinquent AND s.dpd >= s.case_open_dpd AND NOT coalesce(earlier.has_open, false);
+            CREATE UNIQUE INDEX ON case_openings (account_id);
+            ANALYZE case_openings;
+            """,
+            params,
+        )
+        cur.execute(
+            """
             WITH opened AS (
                 INSERT INTO cases_case (account_id, customer_id, status, bucket_code, bucket_group,
                                         opened_on, opened_at, close_reason)
-                SELECT s.account_id, s.customer_id, 'new', s.bucket_code, s.bucket_group, %(d)s, now(), ''
-                  FROM {signals_table} s
-                 WHERE s.delinquent AND s.dpd >= s.case_open_dpd
-                   AND NOT EXISTS (SELECT 1 FROM cases_case c
-                                    WHERE c.account_id = s.account_id AND c.status <> 'closed')
-             RETURNING id, account_id, bucket_code
+                SELECT o.account_id, o.customer_id, 'new', o.bucket_code, o.bucket_group, %(d)s, now(), ''
+                  FROM case_openings o
+                 ORDER BY o.account_id
+             RETURNING id, account_id
             )
             INSERT INTO cases_caseevent (case_id, kind, business_date, from_value, to_value, data, created_at)
-            SELECT o.id, 'opened', %(d)s, '', o.bucket_code,
-                   jsonb_build_object(
-                       'dpd', s.dpd, 'overdue_fen', s.overdue_fen,
-                       'previous_case_id', (SELECT max(p.id) FROM cases_case p
-                                             WHERE p.account_id = o.account_id AND p.id < o.id)),
+            SELECT n.id, 'opened', %(d)s, '', o.bucket_code,
+                   jsonb_build_object('dpd', o.dpd, 'overdue_fen', o.overdue_fen, 'previous_case_id', o.previous_case_id),
                    now()
-              FROM opened o JOIN {signals_table} s ON s.account_id = o.account_id
+              FROM opened n JOIN case_openings o ON o.account_id = n.account_id
             """,
             params,
         )

@@ -69,9 +69,12 @@ def delinquency_out(state: AccountDelinquency) -> DelinquencyOut:
 
 class EodStepOut(Schema):
     name: str
+    state: str
     rows: int
     ms: int
-    finished_at: dt.datetime
+    attempts: int
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
 
 
 class EodRunOut(Schema):
@@ -99,7 +102,16 @@ def _run_out(run: EodRun) -> EodRunOut:
         started_at=run.started_at,
         finished_at=run.finished_at,
         steps=[
-            EodStepOut(name=s.name, rows=s.rows, ms=s.ms, finished_at=s.finished_at) for s in run.steps.all()
+            EodStepOut(
+                name=s.name,
+                state=s.state,
+                rows=s.rows,
+                ms=s.ms,
+                attempts=s.attempts,
+                started_at=s.started_at,
+                finished_at=s.finished_at,
+            )
+            for s in run.steps.all()
         ],
     )
 

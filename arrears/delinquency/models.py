@@ -161,14 +161,24 @@ class EodRun(models.Model):
         return f"EOD {self.business_date} ({self.mode}, {self.state})"
 
 
+class StepState(models.TextChoices):
+    STARTED = "started", _("进行中")
+    DONE = "done", _("完成")
+
+
 class EodStep(models.Model):
-    """A step of a run: marked done in the same transaction as its work, so a crash never half-does one."""
+    """A step of a run. `started` is committed before the step's work begins (so a crash shows
+    where it stopped); `done` is written in the same transaction as the work, so a step is
+    never half done."""
 
     run = models.ForeignKey(EodRun, on_delete=models.CASCADE, related_name="steps")
     name = models.CharField(max_length=30)
+    state = models.CharField(max_length=10, choices=StepState.choices, default=StepState.DONE)
     rows = models.BigIntegerField(default=0)
     ms = models.IntegerField(default=0)
-    finished_at = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveIntegerField(default=1)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]

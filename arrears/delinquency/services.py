@@ -31,12 +31,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import F, Max
 from django.utils import timezone
 
 from arrears.cases.services import cases_assign_unassigned, cases_follow_delinquency
 from arrears.delinquency import engine
-from arrears.delinquency.models import EodRun, EodStep, RunMode, RunState
+from arrears.delinquency.models import EodRun, EodStep, RunMode, RunState, StepState
 
 STEPS = ("collect", "compute", "cases", "assign", "book", "snapshot")
 BASELINE_STEPS = ("collect", "compute", "book", "snapshot")
@@ -227,7 +227,7 @@ def _finish_unfinished(*, exclude: EodRun | None, progress: Progress | None) -> 
 def _execute(run: EodRun, progress: Progress | None) -> EodRun:
     EodRun.objects.filter(pk=run.pk).update(state=RunState.RUNNING, error="")
     steps = BASELINE_STEPS if run.mode == RunMode.BASELINE else STEPS
-    done = set(EodStep.objects.filter(run=run).values_list("name", flat=True))
+    done = set(EodStep.objects.filter(run=run, state=StepState.DONE).values_list("name", flat=True))
     try:
         for name in steps:
             if name in done:
@@ -237,7 +237,10 @@ def _execute(run: EodRun, progress: Progress | None) -> EodRun:
                 progress(result.name, result.rows, result.ms)
         with transaction.atomic():
             accounts = (
-                EodStep.objects.filter(run=run, name="compute").values_list("rows", flat=True).first() or 0
+                EodStep.objects.filter(run=run, name="compute", state=StepState.DONE)
+                .values_list("rows", flat=True)
+                .first()
+                or 0
             )
             with connection.cursor() as cur:
                 cur.execute("DELETE FROM delinquency_eodworkitem WHERE run_id = %s", [run.pk])
@@ -256,6 +259,12 @@ def _execute(run: EodRun, progress: Progress | None) -> EodRun:
 
 
 def _run_step(run: EodRun, name: str) -> StepResult:
+    # Committed on its own, before the work: after a crash the run shows the step it stopped in.
+    step, created = EodStep.objects.get_or_create(
+        run=run, name=name, defaults={"state": StepState.STARTED, "started_at": timezone.now()}
+    )
+    if not created:
+        EodStep.objects.filter(pk=step.pk).update(attempts=F("attempts") + 1, started_at=timezone.now())
     _checkpoint(f"before:{name}")
     started = time.monotonic()
     with transaction.atomic():
@@ -264,7 +273,9 @@ def _run_step(run: EodRun, name: str) -> StepResult:
             rows = STEP_FUNCTIONS[name](cur, run)
         _checkpoint(f"inside:{name}")
         ms = int((time.monotonic() - started) * 1000)
-        EodStep.objects.create(run=run, name=name, rows=rows, ms=ms)
+        EodStep.objects.filter(pk=step.pk).update(
+            state=StepState.DONE, rows=rows, ms=ms, finished_at=timezone.now()
+        )
     _checkpoint(f"after:{name}")
     return StepResult(name, rows, ms)
 

@@ -281,12 +281,18 @@ def test_a_killed_batch_process_is_resumed_by_the_next_run() -> None:
     assert killed.returncode == -9, killed.stderr
     run = EodRun.objects.get()
     assert run.state == RunState.RUNNING
-    assert list(EodStep.objects.filter(run=run).values_list("name", flat=True)) == ["collect"]
+    # The step it died in says so; its work was rolled back with the process.
+    assert list(EodStep.objects.filter(run=run).order_by("id").values_list("name", "state")) == [
+        ("collect", "done"),
+        ("compute", "started"),
+    ]
     assert AccountState.objects.count() == 0
 
     resumed = eod_run(business_date=dt.date(2026, 2, 1))
 
     assert resumed.pk == run.pk and resumed.state == RunState.DONE
+    compute = EodStep.objects.get(run=run, name="compute")
+    assert (compute.state, compute.attempts, compute.rows) == ("done", 2, 30)
     assert AccountState.objects.count() == 30
     calendar = next_working_day_from_table()
     for account in Account.objects.select_related("product__ladder"):
