@@ -243,8 +243,13 @@ def main() -> int:
         )
         full_s, full_rss = run_manage(url, "eod", "--date", str(BUSINESS_DATE), "--full")
         full_note = f"run {run_seconds(url):.2f} s, peak RSS {full_rss:.0f} MB"
-        results.append(("full rebuild (eod --full)", full_s, full_note))
-        print(f"  {'full rebuild (eod --full)':<44} {full_s:9.2f} s {full_note}")
+        results.append(("first full run (no state yet)", full_s, full_note))
+        print(f"  {'first full run (no state yet)':<44} {full_s:9.2f} s {full_note}")
+        # The rebuild an operator runs to reconcile: every account recomputed over existing state.
+        again_s, again_rss = run_manage(url, "eod", "--date", str(BUSINESS_DATE), "--full", "--quiet")
+        again_note = f"run {run_seconds(url):.2f} s, peak RSS {again_rss:.0f} MB"
+        results.append(("full rebuild over existing state", again_s, again_note))
+        print(f"  {'full rebuild over existing state':<44} {again_s:9.2f} s {again_note}")
         with psycopg.connect(url) as conn:
             conn.execute(ORDINARY_DAY_SQL, {"d": BUSINESS_DATE + dt.timedelta(days=1)})  # type: ignore[arg-type]
             conn.commit()
@@ -264,7 +269,9 @@ def main() -> int:
         print(f"  {'ordinary day (eod, incremental)':<44} {day_s:9.2f} s {note}")
         if not args.no_duckdb:
             duck = duckdb_reference(url, results)
-            print(f"  ratios to DuckDB: full {full_s / duck:.1f}×, incremental {day_s / duck:.1f}×")
+            print(
+                f"  ratios to DuckDB: first full {full_s / duck:.1f}×, rebuild {again_s / duck:.1f}×, incremental {day_s / duck:.1f}×"
+            )
         print(f"  this process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     finally:
         if not args.keep_db:
