@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F, Max
+from django.db.models import F, Max, Q
 from django.utils import timezone
 
 from arrears.cases.services import cases_assign_unassigned, cases_follow_delinquency
@@ -137,6 +137,10 @@ def eod_run(
     nothing unless data changed since. Safe to re-run after any crash.
     """
     with _batch_lock():
+        if run is not None:
+            run.refresh_from_db()
+            if run.state != RunState.QUEUED:
+                return run  # another worker got to it first
         resumed = _finish_unfinished(exclude=run, progress=progress)
         same_day = [r for r in resumed if r.business_date == business_date and r.mode != RunMode.BASELINE]
         if same_day and run is None and rebuild_from is None and mode == RunMode.INCREMENTAL:
@@ -190,13 +194,13 @@ def eod_request(*, business_date: dt.date, mode: str = RunMode.INCREMENTAL, acto
 
 def eod_run_queued(*, run_id: int) -> EodRun | None:
     """Run a queued run (the worker's task). A run no longer queued is left alone (retries are safe)."""
-    claimed = EodRun.objects.filter(pk=run_id, state=RunState.QUEUED).update(state=RunState.RUNNING)
-    if not claimed:
+    run = EodRun.objects.filter(pk=run_id, state=RunState.QUEUED).first()
+    if run is None:
         return None
-    run = EodRun.objects.get(pk=run_id)
     try:
         return eod_run(business_date=run.business_date, mode=run.mode, run=run)
     except EodRefused as refusal:
+        # Never started (no step rows), so no later run will try to resume it.
         EodRun.objects.filter(pk=run_id).update(
             state=RunState.FAILED, error=str(refusal), finished_at=timezone.now()
         )
@@ -216,9 +220,9 @@ def _new_run(business_date: dt.date, mode: str, actor: Any) -> EodRun:
 
 
 def _finish_unfinished(*, exclude: EodRun | None, progress: Progress | None) -> list[EodRun]:
-    unfinished = EodRun.objects.filter(state__in=[RunState.RUNNING, RunState.FAILED]).order_by(
-        "business_date", "id"
-    )
+    # Runs that began and did not finish; a refused request (failed without a step) never began.
+    began = Q(state=RunState.RUNNING) | Q(state=RunState.FAILED, steps__isnull=False)
+    unfinished = EodRun.objects.filter(began).distinct().order_by("business_date", "id")
     if exclude is not None:
         unfinished = unfinished.exclude(pk=exclude.pk)
     return [_execute(run, progress) for run in unfinished]

@@ -8,7 +8,7 @@ import pytest
 from procrastinate.contrib.django import app
 
 from arrears.delinquency.models import AccountState, EodRun, RunState
-from arrears.delinquency.services import EodRefused, eod_request
+from arrears.delinquency.services import EodRefused, eod_request, eod_run_queued
 from arrears.delinquency.tasks import business_date_for_nightly_run
 from arrears.tests.factories import AccountFactory
 from arrears.tests.worker import run_queued_jobs
@@ -59,3 +59,23 @@ def test_the_nightly_run_closes_the_day_that_just_ended_in_shanghai(
 def test_the_nightly_run_is_scheduled_after_midnight_shanghai() -> None:
     periodic = {task.periodic_id: task for task in app.periodic_registry.periodic_tasks.values()}
     assert periodic["eod-nightly"].cron == "30 16 * * *"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_queued_run_that_became_backdated_fails_and_is_never_resumed() -> None:
+    from arrears.delinquency.services import eod_run
+
+    queued = eod_request(business_date=dt.date(2026, 1, 10))
+    eod_run(business_date=dt.date(2026, 1, 20))  # run by hand before the worker got to it
+
+    with pytest.raises(EodRefused):
+        eod_run_queued(run_id=queued.pk)  # what the worker's task does
+    queued.refresh_from_db()
+    assert queued.state == RunState.FAILED and "2026-01-20" in queued.error
+
+    later = eod_run(business_date=dt.date(2026, 1, 21))
+
+    assert later.business_date == dt.date(2026, 1, 21)
+    queued.refresh_from_db()
+    assert queued.state == RunState.FAILED
+    assert not queued.steps.exists()
