@@ -48,9 +48,10 @@ def cases_follow_delinquency(*, business_date: dt.date, signals_table: str) -> L
     """Close cured cases as paid, move open cases to their account's bucket, open new cases.
 
     A case opens when the account's DPD reaches its product's `case_open_dpd` and it has no
-    open case (a cured account that falls behind again gets a new case). When a case moves
-    to a bucket group whose rule names another team, it is released (collector and team
-    cleared) for `cases_assign_unassigned` to give to that team. Safe to re-run.
+    open case (a cured account that falls behind again gets a new case). When a case rolls
+    forward into a bucket group whose rule names another team, it is released (collector and
+    team cleared) for `cases_assign_unassigned` to give to that team; rolling back never
+    moves it. Safe to re-run.
     """
     params = {"d": business_date}
     with connection.cursor() as cur:
@@ -76,7 +77,9 @@ def cases_follow_delinquency(*, business_date: dt.date, signals_table: str) -> L
             WITH target AS (
                 SELECT c.id, c.bucket_code AS old_code, s.bucket_code AS new_code, s.bucket_group AS new_group,
                        coalesce(old.min_dpd, -1) AS old_rank, s.bucket_rank AS new_rank, s.dpd, s.overdue_fen,
-                       c.agency_id IS NULL AND new_team.id IS NOT NULL
+                       -- Only a roll forward moves a case to another team: a case that rolls back
+                       -- (a partial payment) stays with the collector working it.
+                       c.agency_id IS NULL AND new_team.id IS NOT NULL AND s.bucket_rank > coalesce(old.min_dpd, -1)
                            AND new_team.id IS DISTINCT FROM c.team_id AS releases
                   FROM cases_case c
                   JOIN {signals_table} s ON s.account_id = c.account_id

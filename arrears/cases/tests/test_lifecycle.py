@@ -162,3 +162,22 @@ def test_a_case_placed_with_an_agency_is_not_taken_back_by_assignment(teams: dic
     kinds = list(CaseEvent.objects.filter(case=case).order_by("id").values_list("kind", flat=True))
     assert kinds[events_before:] == ["escalated"]
     assert CaseEvent.objects.get(case=case, to_value="M1-2").data["released"] is False
+
+
+def test_a_case_that_rolls_back_stays_with_its_collector(teams: dict[str, object]) -> None:
+    account = AccountFactory(principal_fen=1_200_000, term=12, first_due_date=dt.date(2026, 1, 15))
+    # Pays one of the two instalments due by 20 Feb: back from M2 (35 days) to 5 days past due.
+    PaymentFactory(account=account, amount_fen=100_000, paid_at=dt.datetime(2026, 2, 20, 10, tzinfo=SHANGHAI))
+
+    eod_run_range(first=dt.date(2026, 1, 15), last=dt.date(2026, 2, 21))
+
+    case = Case.objects.get(account=account)
+    assert (case.bucket_code, case.assigned_collector, case.team) == ("M1-1", teams["w1"], teams["west"])
+    rolled_back = CaseEvent.objects.get(case=case, kind="deescalated")
+    assert (rolled_back.business_date, rolled_back.from_value, rolled_back.to_value) == (
+        dt.date(2026, 2, 20),
+        "M2",
+        "M1-1",
+    )
+    assert rolled_back.data == {"dpd": 5, "overdue_fen": 100_000, "released": False}
+    assert CaseEvent.objects.filter(case=case, kind="reassigned").count() == 1  # only the roll into M2
