@@ -12,7 +12,11 @@ class Role(models.TextChoices):
     SUPERVISOR = "supervisor", _("主管")
     TEAM_LEADER = "team_leader", _("组长")
     COLLECTOR = "collector", _("催收员")
+    FIELD_COLLECTOR = "field_collector", _("外访员")
+    QA = "qa", _("质检员")
+    COMPLIANCE_OFFICER = "compliance_officer", _("合规专员")
     AGENCY_USER = "agency_user", _("委外机构用户")
+    CREDITOR_VIEWER = "creditor_viewer", _("委托方只读用户")
 
 
 class Team(models.Model):
@@ -40,6 +44,9 @@ class User(AbstractUser):
     agency = models.ForeignKey(
         Agency, null=True, blank=True, on_delete=models.PROTECT, related_name="members"
     )
+    # A creditor's read-only user sees that creditor's book. A code, not a foreign key: users
+    # know nothing of the book (import-linter), the scoping selectors join on it.
+    creditor_code = models.CharField(max_length=32, blank=True)
 
     class Meta:
         constraints = [
@@ -50,6 +57,10 @@ class User(AbstractUser):
             models.CheckConstraint(
                 name="agency_user_has_agency",
                 condition=~models.Q(role="agency_user") | models.Q(agency__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="creditor_viewer_has_creditor",
+                condition=~models.Q(role="creditor_viewer") | ~models.Q(creditor_code=""),
             ),
         ]
 

@@ -36,15 +36,19 @@ def user_create(
     team: Team | None = None,
     agency: Agency | None = None,
     display_name: str = "",
+    creditor_code: str = "",
     actor: User | None = None,
 ) -> User:
-    """Create a user with a role. Team leaders need a team; agency users need an agency."""
+    """Create a user with a role. Team leaders need a team; agency users an agency; a
+    creditor's read-only user the creditor's code."""
     if role not in Role.values:
         raise AccountsError(f"unknown role {role!r}; choose one of {', '.join(Role.values)}")
     if role == Role.TEAM_LEADER and team is None:
         raise AccountsError("a team leader needs a team")
     if role == Role.AGENCY_USER and agency is None:
         raise AccountsError("an agency user needs an agency")
+    if role == Role.CREDITOR_VIEWER and not creditor_code:
+        raise AccountsError("a creditor's read-only user needs --creditor CODE")
     if User.objects.filter(username=username).exists():
         raise AccountsError(f"user {username!r} already exists")
     user = User(
@@ -52,6 +56,7 @@ def user_create(
         role=role,
         team=team,
         agency=agency,
+        creditor_code=creditor_code,
         first_name=display_name,
         is_staff=role == Role.ADMIN,
         is_superuser=role == Role.ADMIN,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TypeGuard
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
@@ -13,7 +14,10 @@ from arrears.accounts.models import Role, User
 from arrears.cases.models import Case, CaseEvent
 from arrears.portfolio.models import Account, ContactPoint, Customer
 
-SEES_EVERYTHING = {Role.ADMIN, Role.SUPERVISOR}
+# Who sees the whole book: managers, and the read-only oversight roles (QA samples any case;
+# compliance officers audit any). What each may *do* is decided by the services.
+SEES_EVERYTHING = {Role.ADMIN, Role.SUPERVISOR, Role.QA, Role.COMPLIANCE_OFFICER}
+WORKS_OWN_CASES = {Role.COLLECTOR, Role.FIELD_COLLECTOR}
 
 # Whoever makes a request: pages may hand us an anonymous user, who sees nothing.
 Viewer = User | AnonymousUser
@@ -29,9 +33,20 @@ def case_scope_filter(user: Viewer) -> Q | None:
         return Q(team_id=user.team_id)
     if user.role == Role.AGENCY_USER and user.agency_id is not None:
         return Q(agency_id=user.agency_id)
-    if user.role == Role.COLLECTOR:
+    if user.role in WORKS_OWN_CASES:
         return Q(assigned_collector_id=user.pk)
+    if user.role == Role.CREDITOR_VIEWER and user.creditor_code:
+        return Q(account__creditor__code=user.creditor_code)
     return Q(pk__in=[])
+
+
+def _creditor_viewer(user: Viewer) -> TypeGuard[User]:
+    return (
+        isinstance(user, User)
+        and user.is_active
+        and user.role == Role.CREDITOR_VIEWER
+        and bool(user.creditor_code)
+    )
 
 
 def cases_visible_to(user: Viewer) -> QuerySet[Case]:
@@ -41,7 +56,10 @@ def cases_visible_to(user: Viewer) -> QuerySet[Case]:
 
 
 def accounts_visible_to(user: Viewer) -> QuerySet[Account]:
-    """Accounts with at least one case the user may see (uses case_account_idx)."""
+    """Accounts with at least one case the user may see (uses case_account_idx); a creditor's
+    read-only user sees all of that creditor's accounts, in collection or not."""
+    if _creditor_viewer(user):
+        return Account.objects.filter(creditor__code=user.creditor_code)
     scope = case_scope_filter(user)
     if scope is None:
         return Account.objects.all()
@@ -50,6 +68,8 @@ def accounts_visible_to(user: Viewer) -> QuerySet[Account]:
 
 
 def customers_visible_to(user: Viewer) -> QuerySet[Customer]:
+    if _creditor_viewer(user):
+        return Customer.objects.filter(creditor__code=user.creditor_code)
     scope = case_scope_filter(user)
     if scope is None:
         return Customer.objects.all()

@@ -10,7 +10,7 @@ from arrears.accounts.services import AccountsError, agency_get_or_create, team_
 
 
 class Command(BaseCommand):
-    help = "Add a user: `user add USERNAME --role ROLE [--team T] [--agency A] [--password-file F]`."
+    help = "Add a user: `user add USERNAME --role ROLE [--team T] [--agency A] [--creditor CODE] [--password-file F]`."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("action", choices=["add"])
@@ -18,6 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--role", required=True, choices=Role.values)
         parser.add_argument("--team", help="team code (created if new)")
         parser.add_argument("--agency", help="agency code (created if new)")
+        parser.add_argument("--creditor", default="", help="creditor code (for creditor_viewer)")
         parser.add_argument("--password-file", type=Path, help="file whose first line is the password")
         parser.add_argument("--name", default="", help="display name")
 
@@ -33,6 +34,7 @@ class Command(BaseCommand):
                 team=team_get_or_create(code=options["team"]) if options["team"] else None,
                 agency=agency_get_or_create(code=options["agency"]) if options["agency"] else None,
                 display_name=options["name"],
+                creditor_code=options["creditor"],
             )
         except AccountsError as exc:
             raise CommandError(str(exc)) from exc
