@@ -24,3 +24,8 @@ def user_for_token(secret: str) -> User | None:
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
+
+
+def user_by_username(username: str) -> User | None:
+    """The user with this login name, active or not (uses the unique username index)."""
+    return User.objects.filter(username=username).select_related("team").first()

@@ -6,11 +6,14 @@ import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from ninja.errors import HttpError
 
+from arrears.accounts.selectors import user_by_username
 from arrears.cases import selectors
 from arrears.cases.models import Case, CaseEvent, CaseStatus
+from arrears.cases.services import AssignmentRefused, case_assign, user_can_assign
 from arrears.core.masking import mask_id_number, mask_value
 from arrears.delinquency import selectors as delinquency_selectors
 from arrears.delinquency.api import DelinquencyOut, delinquency_out
@@ -225,3 +228,50 @@ def case_get(request: HttpRequest, case_id: int) -> Status[Any]:
         events=[_event(event) for event in case.events.all()],
     )
     return Status(200, detail)
+
+
+class AssignmentIn(Schema):
+    collector: str
+
+
+class AssignmentErrorOut(Schema):
+    detail: str
+    code: str
+
+
+@router.post(
+    "/cases/{case_id}/assignment",
+    response={200: CaseRowOut, 403: AssignmentErrorOut, 404: CaseErrorOut, 422: AssignmentErrorOut},
+    summary="Give a case to a collector (supervisors, admins; team leaders within their team)",
+)
+def case_assignment(request: HttpRequest, case_id: int, payload: AssignmentIn) -> Status[Any]:
+    if not user_can_assign(request.user):
+        return Status(403, AssignmentErrorOut(detail=_("只有主管、管理员或组长可以分案。"), code="forbidden"))
+    case = selectors.case_get(user=request.user, case_id=case_id)
+    if case is None:
+        return Status(404, CaseErrorOut(detail="no such case"))
+    collector = user_by_username(payload.collector)
+    if collector is None:
+        return Status(
+            422,
+            AssignmentErrorOut(
+                detail=_("没有用户名为 {name} 的用户。").format(name=payload.collector), code="unknown_user"
+            ),
+        )
+    try:
+        case_assign(case=case, collector=collector, actor=request.user)
+    except AssignmentRefused as refusal:
+        status = 403 if refusal.code in ("forbidden", "other_team") else 422
+        return Status(status, AssignmentErrorOut(detail=str(refusal), code=refusal.code))
+    case = selectors.case_get(user=request.user, case_id=case_id)
+    if case is None:  # cannot happen for the roles allowed here, who see the case before and after
+        return Status(404, CaseErrorOut(detail="no such case"))
+    state = delinquency_selectors.account_delinquency(user=request.user, account_id=case.account_id)
+    return Status(
+        200,
+        _row(
+            case,
+            days_past_due=state.days_past_due if state else None,
+            overdue_fen=state.overdue_fen if state else None,
+        ),
+    )

@@ -19,9 +19,10 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from arrears.accounts.models import Role, Team, User
-from arrears.cases.models import AssignmentRule, Case, CaseEvent, CaseEventKind
+from arrears.cases.models import AssignmentRule, Case, CaseEvent, CaseEventKind, CaseStatus
 from arrears.portfolio.models import Product
 
 # The team a rule gives a product's bucket group; product-specific rules win over catch-alls.
@@ -228,14 +229,50 @@ def assignment_rule_set(*, bucket_group: str, team: Team, product: Product | Non
     return rule
 
 
+class AssignmentRefused(Exception):
+    """Why a hand assignment is refused: `code` for the API, the message for people."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+ASSIGNABLE_ROLES = (Role.COLLECTOR, Role.FIELD_COLLECTOR)
+
+
+def user_can_assign(user: Any) -> bool:
+    return (
+        isinstance(user, User)
+        and user.is_active
+        and user.role in (Role.ADMIN, Role.SUPERVISOR, Role.TEAM_LEADER)
+    )
+
+
 @transaction.atomic
 def case_assign(*, case: Case, collector: User, actor: Any = None) -> Case:
-    """Give one case to a collector (and their team), recording who did it."""
+    """Give one open case to a collector (and their team), recording who did it.
+
+    Admins and supervisors may assign any case to any active collector; a team leader only
+    within their own team. The caller has already checked the case is in the actor's scope.
+    """
+    if actor is not None:
+        if not user_can_assign(actor):
+            raise AssignmentRefused("forbidden", _("只有主管、管理员或组长可以分案。"))
+        if actor.role == Role.TEAM_LEADER and collector.team_id != actor.team_id:
+            raise AssignmentRefused("other_team", _("组长只能把案件分给本组的催收员。"))
+    if not collector.is_active or collector.role not in ASSIGNABLE_ROLES:
+        raise AssignmentRefused(
+            "not_a_collector", _("{name} 不是在岗的催收员或外访员。").format(name=collector.username)
+        )
     locked = Case.objects.select_for_update().get(pk=case.pk)
+    if locked.status == CaseStatus.CLOSED:
+        raise AssignmentRefused("closed", _("案件已结案，不能再分案。"))
     previous = locked.assigned_collector
+    if previous == collector:
+        return locked  # already theirs: nothing changes, no event
+    was_assigned = locked.assigned_at is not None
     locked.assigned_collector = collector
     locked.team = collector.team
-    was_assigned = locked.assigned_at is not None
     locked.assigned_at = timezone.now()
     locked.save(update_fields=["assigned_collector", "team", "assigned_at"])
     CaseEvent.objects.create(
@@ -244,6 +281,6 @@ def case_assign(*, case: Case, collector: User, actor: Any = None) -> Case:
         actor=actor if getattr(actor, "pk", None) else None,
         from_value=previous.username if previous else "",
         to_value=collector.username,
-        data={"team_id": collector.team_id, "collector_id": collector.pk},
+        data={"team_id": collector.team_id, "collector_id": collector.pk, "by_hand": True},
     )
     return locked
