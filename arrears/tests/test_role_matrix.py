@@ -1,0 +1,209 @@
+"""Every role × every page and API endpoint: allowed, 403 or 404 — and lists hold only the
+objects of the user's scope. The table below is the matrix of docs/security.md."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+
+from arrears.accounts.models import Agency, Role, User
+from arrears.accounts.services import token_create
+from arrears.cases.models import Case
+from arrears.delinquency.models import EodRun
+from arrears.portfolio.models import Account, ImportBatch
+from arrears.tests.factories import (
+    AccountFactory,
+    AgencyFactory,
+    CaseFactory,
+    CreditorFactory,
+    ProductFactory,
+    TeamFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+ROLES = [
+    "admin",
+    "supervisor",
+    "team_leader",
+    "collector",
+    "field_collector",
+    "qa",
+    "compliance_officer",
+    "agency_user",
+    "creditor_viewer",
+]
+
+
+@dataclass
+class World:
+    users: dict[str, User]
+    cases: dict[str, Case]  # by label
+    batch: ImportBatch
+
+
+@pytest.fixture
+def world(db: None) -> World:
+    east, west = TeamFactory(code="EAST"), TeamFactory(code="WEST")
+    agency: Agency = AgencyFactory(code="AG1")
+    other_product = ProductFactory(creditor=CreditorFactory(code="OTHER", name="他行"), code="LOAN")
+    users = {
+        "admin": UserFactory(username="root", role=Role.ADMIN, is_staff=True, is_superuser=True),
+        "supervisor": UserFactory(username="sam", role=Role.SUPERVISOR),
+        "team_leader": UserFactory(username="tina", role=Role.TEAM_LEADER, team=east),
+        "collector": UserFactory(username="alice", role=Role.COLLECTOR, team=east),
+        "field_collector": UserFactory(username="fiona", role=Role.FIELD_COLLECTOR, team=west),
+        "qa": UserFactory(username="quinn", role=Role.QA),
+        "compliance_officer": UserFactory(username="cora", role=Role.COMPLIANCE_OFFICER),
+        "agency_user": UserFactory(username="agnes", role=Role.AGENCY_USER, agency=agency),
+        "creditor_viewer": UserFactory(username="cv", role=Role.CREDITOR_VIEWER, creditor_code="OTHER"),
+    }
+    bob = UserFactory(username="bob", role=Role.COLLECTOR, team=west)
+    cases = {
+        "alice": CaseFactory(
+            account=AccountFactory(account_no="A-ALICE"), assigned_collector=users["collector"], team=east
+        ),
+        "bob": CaseFactory(account=AccountFactory(account_no="A-BOB"), assigned_collector=bob, team=west),
+        "fiona": CaseFactory(
+            account=AccountFactory(account_no="A-FIONA"),
+            assigned_collector=users["field_collector"],
+            team=west,
+        ),
+        "agency": CaseFactory(account=AccountFactory(account_no="A-AGENCY"), agency=agency),
+        "other": CaseFactory(account=AccountFactory(account_no="A-OTHER", product=other_product)),
+    }
+    batch = ImportBatch.objects.create(
+        creditor=other_product.creditor, kind="accounts", filename="a.csv", status="done"
+    )
+    return World(users=users, cases=cases, batch=batch)
+
+
+# Which cases each role sees (by label); accounts follow their cases.
+VISIBLE = {
+    "admin": {"alice", "bob", "fiona", "agency", "other"},
+    "supervisor": {"alice", "bob", "fiona", "agency", "other"},
+    "qa": {"alice", "bob", "fiona", "agency", "other"},
+    "compliance_officer": {"alice", "bob", "fiona", "agency", "other"},
+    "team_leader": {"alice"},
+    "collector": {"alice"},
+    "field_collector": {"fiona"},
+    "agency_user": {"agency"},
+    "creditor_viewer": {"other"},
+}
+MANAGERS = {"admin", "supervisor"}
+
+
+def expected_pages(role: str) -> dict[str, int]:
+    """Status of each page for a role; '{x}' stands for the object of case x."""
+    expectations = {"/": 200, "/accounts/": 200, "/cases/": 200}
+    for label in ("alice", "bob", "fiona", "agency", "other"):
+        seen = label in VISIBLE[role]
+        expectations[f"/cases/{{{label}}}/"] = 200 if seen else 404
+        expectations[f"/accounts/{{{label}:account}}/"] = 200 if seen else 404
+    managers = role in MANAGERS
+    expectations["/imports/"] = 200 if managers else 403
+    expectations["/imports/{batch}/"] = 200 if managers else 403
+    expectations["/imports/{batch}/errors.csv"] = 200 if managers else 403
+    expectations["/eod/"] = 200 if managers else 403
+    return expectations
+
+
+def _url(template: str, world: World) -> str:
+    def fill(match: re.Match[str]) -> str:
+        label, _, what = match.group(1).partition(":")
+        if label == "batch":
+            return str(world.batch.pk)
+        case = world.cases[label]
+        return str(case.account_id if what == "account" else case.pk)
+
+    return re.sub(r"\{([a-z:]+)\}", fill, template)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_pages(client: Client, world: World, role: str) -> None:
+    client.force_login(world.users[role])
+    for template, status in expected_pages(role).items():
+        response = client.get(_url(template, world))
+        assert response.status_code == status, (role, template, response.status_code)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_lists_hold_only_objects_in_scope(client: Client, world: World, role: str) -> None:
+    client.force_login(world.users[role])
+    shown = {
+        label
+        for label, case in world.cases.items()
+        if f"/cases/{case.pk}/" in client.get("/cases/").content.decode()
+    }
+    assert shown == VISIBLE[role]
+    page = client.get("/accounts/").content.decode()
+    assert {label for label, case in world.cases.items() if case.account.account_no in page} == VISIBLE[role]
+
+    headers = _bearer(world.users[role], role)
+    api_cases = {item["id"] for item in client.get("/api/v1/cases", headers=headers).json()["items"]}
+    assert api_cases == {world.cases[label].pk for label in VISIBLE[role]}
+    api_accounts = {item["id"] for item in client.get("/api/v1/accounts", headers=headers).json()["items"]}
+    assert api_accounts == {world.cases[label].account_id for label in VISIBLE[role]}
+
+
+def _bearer(user: User, name: str) -> dict[str, str]:
+    _, secret = token_create(name=f"t-{name}", user=user)
+    return {"Authorization": f"Bearer {secret}"}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_api_endpoints(client: Client, world: World, role: str) -> None:
+    headers = _bearer(world.users[role], role)
+    for label, case in world.cases.items():
+        seen = label in VISIBLE[role]
+        assert client.get(f"/api/v1/cases/{case.pk}", headers=headers).status_code == (200 if seen else 404)
+        assert client.get(f"/api/v1/accounts/{case.account_id}", headers=headers).status_code == (
+            200 if seen else 404
+        )
+    managers = role in MANAGERS
+    import_status = client.get(f"/api/v1/imports/{world.batch.pk}", headers=headers).status_code
+    assert import_status == (200 if managers else 404), (role, import_status)
+
+    runs_before = EodRun.objects.count()
+    created = client.post(
+        "/api/v1/eod/runs", {"date": "2026-03-01"}, content_type="application/json", headers=headers
+    )
+    assert created.status_code == (202 if managers else 403), (role, created.status_code)
+    assert EodRun.objects.count() == runs_before + (1 if managers else 0)
+
+    target = world.cases["alice"]
+    assigned = client.post(
+        f"/api/v1/cases/{target.pk}/assignment",
+        {"collector": "alice"},
+        content_type="application/json",
+        headers=headers,
+    )
+    expected = 200 if role in MANAGERS | {"team_leader"} else 403
+    assert assigned.status_code == expected, (role, assigned.status_code)
+
+    # The schema is the same for everyone and names no objects.
+    assert client.get("/api/v1/openapi.json", headers=headers).status_code == 200
+
+
+def test_anonymous_gets_nothing(client: Client, world: World) -> None:
+    for path in ("/", "/accounts/", "/cases/", f"/cases/{world.cases['alice'].pk}/", "/imports/", "/eod/"):
+        response = client.get(path)
+        assert response.status_code == 302 and response["Location"].startswith("/login/"), path
+    for path in ("/api/v1/cases", "/api/v1/accounts", f"/api/v1/cases/{world.cases['alice'].pk}"):
+        assert client.get(path).status_code == 401, path
+
+
+def test_django_admin_is_for_admins_only(client: Client, world: World) -> None:
+    for role, user in world.users.items():
+        client.force_login(user)
+        response = client.get("/admin/")
+        assert response.status_code == (200 if role == "admin" else 302), role
+    assert Account.objects.count() == 5  # and looking changed nothing
+
+
+def test_the_matrix_lists_every_role(world: World) -> None:
+    assert set(ROLES) == set(Role.values)
