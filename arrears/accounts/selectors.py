@@ -26,6 +26,15 @@ def user_for_token(secret: str) -> User | None:
     return token.user
 
 
+def api_token_name(secret: str) -> str | None:
+    """The name of the live token with this secret, or None (for the audit trail of API calls)."""
+    return (
+        ApiToken.objects.filter(secret_hash=token_hash(secret), revoked_at__isnull=True)
+        .values_list("name", flat=True)
+        .first()
+    )
+
+
 def user_by_username(username: str) -> User | None:
     """The user with this login name, active or not (uses the unique username index)."""
     return User.objects.filter(username=username).select_related("team").first()

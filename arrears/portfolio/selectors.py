@@ -14,6 +14,7 @@ from arrears.portfolio.models import (
     AccountChange,
     ContactPoint,
     Creditor,
+    Customer,
     ImportBatch,
     ImportRowError,
     Instalment,
@@ -79,6 +80,20 @@ def account_get(*, user: Viewer, account_id: int) -> Account | None:
             Prefetch("changes", queryset=AccountChange.objects.select_related("batch").order_by("-id")),
         )
         .filter(pk=account_id)
+        .first()
+    )
+
+
+def customer_get(*, user: Viewer, customer_id: int) -> Customer | None:
+    """One customer, or None if it does not exist *or* is out of the user's scope."""
+    return customers_visible_to(user).filter(pk=customer_id).first()
+
+
+def contact_point_get(*, user: Viewer, contact_point_id: int) -> ContactPoint | None:
+    """One contact point of a customer in the user's scope, or None (missing or out of scope)."""
+    return (
+        ContactPoint.objects.select_related("customer")
+        .filter(pk=contact_point_id, customer__in=customers_visible_to(user))
         .first()
     )
 

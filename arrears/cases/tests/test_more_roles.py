@@ -15,7 +15,12 @@ from arrears.tests.factories import AccountFactory, CreditorFactory, ProductFact
 def test_oversight_roles_see_every_case(book: Book, role: str) -> None:
     viewer = UserFactory(username=f"x-{role}", role=role)
 
-    assert set(cases_visible_to(viewer)) == {book.case_alice, book.case_bob, book.case_agency, book.case_unassigned}
+    assert set(cases_visible_to(viewer)) == {
+        book.case_alice,
+        book.case_bob,
+        book.case_agency,
+        book.case_unassigned,
+    }
 
 
 def test_a_field_collector_sees_only_their_own_cases(book: Book) -> None:
