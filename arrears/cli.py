@@ -40,6 +40,11 @@ usage: arrears COMMAND [ARGS...]      (arrears COMMAND --help for a command's op
                            end-of-day at 00:30 Asia/Shanghai)
   demo [--port N] [--no-serve]
                            set up a demo book (users, creditor, imported files) and serve it
+  backup [--out DIR] | --new-key
+                           write an encrypted backup (database and uploaded files) into DIR (default
+                           var/backups), key from ARREARS_BACKUP_KEY[_FILE]; --new-key prints a key
+  restore FILE [--database NAME|URL] [--media-dir DIR]
+                           check a backup, then restore it into an empty database and media folder
   manage ARGS...           any Django management command (e.g. arrears manage createsuperuser)
 """
 
@@ -51,6 +56,8 @@ DJANGO_COMMANDS = {
     "product": "product",
     "user": "user",
     "token": "token",
+    "backup": "backup",
+    "restore": "restore",
 }
 
 
@@ -199,6 +206,11 @@ def _demo(args: list[str]) -> int:
         print(f"  {username:<12} {role}")
     if "--no-serve" in args:
         return 0
+    # The demo admin has no authenticator app: the demo's own server (and only it, through its
+    # environment) lets admins in without a second factor, unless told otherwise.
+    os.environ.setdefault("ARREARS_REQUIRE_ADMIN_2FA", "0")
+    if os.environ["ARREARS_REQUIRE_ADMIN_2FA"].lower() in {"0", "false", "no", "off"}:
+        print("Demo server: two-factor login for admins is off (ARREARS_REQUIRE_ADMIN_2FA=0).")
     return _serve(["--port", port])
 
 

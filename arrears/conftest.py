@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.db.backends.postgresql.operations import DatabaseOperations as PostgresOperations
 
 from arrears.accounts.models import Role, User
 from arrears.cases.models import Case
@@ -23,6 +25,30 @@ PASSWORD = "pass-Word-123"
 def _fast_password_hashing(settings: Any) -> None:
     """Production hashing costs ~0.5 s a password; tests create many users and check none for strength."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _admin_second_factor_off(settings: Any) -> None:
+    """Persona tests are about roles, and ``force_login`` cannot enter a TOTP code: admins need
+    no second factor here. The second-factor tests (accounts/tests/test_security.py) turn it
+    back on, and one asserts the production default is on."""
+    settings.ARREARS_REQUIRE_ADMIN_2FA = False
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _flush_past_the_audit_trigger() -> Iterator[None]:
+    """Transactional tests end with Django's flush, a TRUNCATE of every table, which the audit
+    table's append-only trigger refuses. The flush runs in replica mode, the one way past
+    ordinary triggers (superuser only; docs/security.md "Audit")."""
+    original = PostgresOperations.sql_flush
+
+    def sql_flush(self: PostgresOperations, style: Any, tables: Any, **kwargs: Any) -> list[str]:
+        statements = original(self, style, tables, **kwargs)
+        return ["SET LOCAL session_replication_role = replica;", *statements] if statements else statements
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(PostgresOperations, "sql_flush", sql_flush)
+        yield
 
 
 @dataclass

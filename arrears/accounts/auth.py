@@ -5,12 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja.security import HttpBearer, django_auth
+from ninja.security import HttpBearer
+from ninja.security.session import SessionAuth
 
-from arrears.accounts.selectors import user_for_token
+from arrears.accounts.middleware import session_is_verified
+from arrears.accounts.selectors import second_factor_step, user_for_token
 
 
 class BearerTokenAuth(HttpBearer):
+    """A token is its own credential for a system: it needs no second factor."""
+
     def authenticate(self, request: HttpRequest, token: str) -> Any:
         user = user_for_token(token)
         if user is None:
@@ -19,5 +23,18 @@ class BearerTokenAuth(HttpBearer):
         return user
 
 
+class VerifiedSessionAuth(SessionAuth):
+    """The page session, but only once it has entered any second factor it owes (the pages'
+    SecondFactorMiddleware leaves /api/ to this check)."""
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        user = super().authenticate(request, key)
+        if user is None:
+            return None
+        if second_factor_step(user=user, verified=session_is_verified(request)) is not None:
+            return None
+        return user
+
+
 def ApiAuth() -> list[Any]:  # noqa: N802 - reads like a class where it is used
-    return [BearerTokenAuth(), django_auth]
+    return [BearerTokenAuth(), VerifiedSessionAuth()]

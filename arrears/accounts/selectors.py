@@ -1,10 +1,15 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
+from enum import StrEnum
 
+from axes.models import AccessAttempt
+from django.conf import settings
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from arrears.accounts.models import ApiToken, User
+from arrears.accounts.models import ApiToken, Role, User
 
 
 def token_hash(secret: str) -> str:
@@ -38,3 +43,46 @@ def api_token_name(secret: str) -> str | None:
 def user_by_username(username: str) -> User | None:
     """The user with this login name, active or not (uses the unique username index)."""
     return User.objects.filter(username=username).select_related("team").first()
+
+
+def login_locked_until(*, username: str) -> datetime | None:
+    """When the lockout of this login name ends, from its last counted failure (django-axes
+    records none while locked out), or None when no failure is on record."""
+    last_failure = (
+        AccessAttempt.objects.filter(username=username)
+        .order_by("-attempt_time")
+        .values_list("attempt_time", flat=True)
+        .first()
+    )
+    if last_failure is None:
+        return None
+    return last_failure + settings.AXES_COOLOFF_TIME
+
+
+class SecondFactorStep(StrEnum):
+    """What a logged-in user must still do before any page: set up a device, or enter a code."""
+
+    SETUP = "setup"
+    VERIFY = "verify"
+
+
+def second_factor_required(user: User) -> bool:
+    """Admins must have a second factor unless ``ARREARS_REQUIRE_ADMIN_2FA`` is off."""
+    return bool(settings.ARREARS_REQUIRE_ADMIN_2FA and (user.role == Role.ADMIN or user.is_superuser))
+
+
+def second_factor_device(user: User) -> TOTPDevice | None:
+    """The user's confirmed TOTP device, if any."""
+    return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
+
+
+def second_factor_step(*, user: User, verified: bool) -> SecondFactorStep | None:
+    """The second-factor step this session still owes: a user with a device enters a code
+    (whatever the role); an admin without one must set one up; everyone else owes nothing."""
+    if verified:
+        return None
+    if second_factor_device(user) is not None:
+        return SecondFactorStep.VERIFY
+    if second_factor_required(user):
+        return SecondFactorStep.SETUP
+    return None

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import secrets
+import time
+from binascii import unhexlify
 
 from django.db import transaction
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from arrears.accounts.models import Agency, ApiToken, Role, Team, User
 from arrears.accounts.selectors import token_hash
@@ -93,3 +97,57 @@ def token_create_for_role(*, name: str, role: str, actor: User | None = None) ->
     if user is None:
         user = user_create(username=f"api:{name}", role=role, actor=actor)
     return token_create(name=name, user=user, actor=actor)
+
+
+# TOTP as every authenticator app does it: 30-second steps, 6 digits, one step of clock skew.
+TOTP_STEP_SECONDS = 30
+TOTP_DIGITS = 6
+TOTP_TOLERANCE_STEPS = 1
+
+
+def totp_key_new() -> str:
+    """A fresh secret for a device being set up (hex, 20 random bytes, as django-otp stores it)."""
+    return secrets.token_hex(20)
+
+
+def _totp_time_step(*, key: str, token: str) -> int | None:
+    """The time step ``token`` belongs to for this secret, or None when it matches none."""
+    if not (token.isdigit() and len(token) == TOTP_DIGITS):
+        return None
+    totp = TOTP(unhexlify(key), step=TOTP_STEP_SECONDS, t0=0, digits=TOTP_DIGITS, drift=0)
+    totp.time = time.time()
+    if not totp.verify(int(token), tolerance=TOTP_TOLERANCE_STEPS):
+        return None
+    return totp.t()
+
+
+@transaction.atomic
+def totp_device_confirm(*, user: User, key: str, token: str) -> TOTPDevice | None:
+    """Enable the second factor: store a confirmed TOTP device with ``key`` when ``token`` is a
+    current code for it. A wrong code writes nothing and returns None. The matched code cannot
+    be used again to verify a session (``last_t``). Not safe to re-run: a second call adds a
+    second device."""
+    time_step = _totp_time_step(key=key, token=token)
+    if time_step is None:
+        return None
+    device = TOTPDevice.objects.create(
+        user=user,
+        name="default",
+        key=key,
+        step=TOTP_STEP_SECONDS,
+        digits=TOTP_DIGITS,
+        tolerance=TOTP_TOLERANCE_STEPS,
+        confirmed=True,
+        last_t=time_step,
+    )
+    event_record(kind="second_factor.enabled", subject=user, actor=user)
+    return device
+
+
+@transaction.atomic
+def totp_devices_remove(*, user: User, actor: User) -> int:
+    """Turn the second factor off: delete the user's TOTP devices; returns how many there were."""
+    removed, _ = TOTPDevice.objects.filter(user=user).delete()
+    if removed:
+        event_record(kind="second_factor.disabled", subject=user, actor=actor)
+    return removed

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ninja import NinjaAPI
 
 from arrears.accounts.auth import ApiAuth
+from arrears.accounts.throttling import TokenRateThrottle, UserRateThrottle
 from arrears.cases.api import router as cases_router
 from arrears.delinquency.api import router as delinquency_router
 from arrears.portfolio.api import router as portfolio_router
@@ -14,6 +15,8 @@ api = NinjaAPI(
     version="1",
     urls_namespace="api-v1",
     auth=ApiAuth(),
+    # 429 with {"detail": ...} past either budget (docs/security.md).
+    throttle=[UserRateThrottle(), TokenRateThrottle()],
     docs_url="/docs",
     openapi_url="/openapi.json",
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -41,25 +42,37 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    # "ninja" serves the API docs' Swagger UI from static files (no CDN, no inline script).
+    "ninja",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "procrastinate.contrib.django",
     "arrears.core",
     "arrears.accounts",
     "arrears.portfolio",
     "arrears.delinquency",
     "arrears.cases",
+    "arrears.audit",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "arrears.core.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "arrears.accounts.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "arrears.audit.middleware.StateChangeAuditMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "arrears.config.urls"
@@ -90,13 +103,63 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Login and sessions (docs/security.md). Argon2 first; the other hashers still verify (and
+# upgrade on the next login) passwords stored before the switch.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+# django-axes counts failed logins per user name and locks that name out for a while; its
+# backend must come first so a locked-out user is refused even with the right password.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("ARREARS_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("ARREARS_LOGIN_LOCKOUT_MINUTES", 30))
+# Per login name, not per address: a call centre logs in from one address, and one person's
+# typos must not lock out the floor. (axes.W006 warns about exactly this choice.)
+AXES_LOCKOUT_PARAMETERS = ["username"]
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_RESET_ON_SUCCESS = True
+# A login tried while locked out is refused and written nowhere: it neither counts as a new
+# failure nor pushes the end of the lockout further out.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "arrears.accounts.views.lockout_response"
+# Admins must use a second factor (TOTP); `arrears demo` turns this off for its own server only.
+ARREARS_REQUIRE_ADMIN_2FA = env_bool("ARREARS_REQUIRE_ADMIN_2FA", True)
+OTP_TOTP_ISSUER = "Arrears"
+# Idle timeout: every request renews the session, so it ends after this long without one.
+SESSION_COOKIE_AGE = env_int("ARREARS_SESSION_IDLE_MINUTES", 30) * 60
+SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = env_int("ARREARS_SESSION_SECONDS", 8 * 3600)
-SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", False)
+# Behind HTTPS (ARREARS_HTTPS=1) cookies are sent over HTTPS only and browsers are told to stay on it.
+ARREARS_HTTPS = env_bool("ARREARS_HTTPS", False)
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", ARREARS_HTTPS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_HSTS_SECONDS = 365 * 24 * 3600 if ARREARS_HTTPS else 0
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# No inline script anywhere (templates load their code from static files); styles come from
+# our own files too. Bootstrap's stylesheet draws its icons from data: URIs.
+ARREARS_CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+# API rate limits per user and per bearer token (django-ninja throttling, "N/s|min|hour|day").
+# The counters live in the default cache, i.e. per server process.
+ARREARS_API_RATE_PER_USER = env_str("ARREARS_API_RATE_PER_USER", "600/min")
+ARREARS_API_RATE_PER_TOKEN = env_str("ARREARS_API_RATE_PER_TOKEN", "600/min")
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# The audit trail takes the client's address from REMOTE_ADDR; only behind a reverse proxy that
+# sets X-Forwarded-For (and strips what clients send) may it trust that header's first hop.
+ARREARS_TRUST_X_FORWARDED_FOR = env_bool("ARREARS_TRUST_X_FORWARDED_FOR", False)
 
 # zh-Hans first, English second; Asia/Shanghai for people, UTC in the database.
 LANGUAGE_CODE = "zh-hans"

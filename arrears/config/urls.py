@@ -15,4 +15,6 @@ urlpatterns = [
     path("", include("arrears.portfolio.urls")),
     path("", include("arrears.cases.urls")),
     path("", include("arrears.delinquency.urls")),
+    path("", include("arrears.accounts.urls")),
+    path("", include("arrears.audit.urls")),
 ]

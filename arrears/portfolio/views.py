@@ -19,6 +19,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.middleware import HtmxDetails
 
+from arrears.audit.models import AuditAction, AuditObject
+from arrears.audit.services import audit_record_request
 from arrears.delinquency.selectors import (
     account_delinquency,
     book_by_bucket,
@@ -217,13 +219,28 @@ def import_status_view(request: HtmxHttpRequest, batch_id: int) -> HttpResponse:
     return response
 
 
+def _record_error_report_export(request: HttpRequest, batch: ImportBatch, file_format: str) -> None:
+    # Stored text in the source language, like every audit summary (see arrears.audit.views).
+    audit_record_request(
+        request=request,
+        action=AuditAction.EXPORT,
+        object_type=AuditObject.IMPORT_BATCH,
+        object_id=batch.pk,
+        summary=f"导出导入错误明细 {file_format}：批次 #{batch.pk} {batch.filename}",
+    )
+
+
 @login_required
 @require_GET
 def import_errors_csv_view(request: HttpRequest, batch_id: int) -> HttpResponseBase:
-    return exports.errors_csv_response(batch=_batch_or_404(request, batch_id))
+    batch = _batch_or_404(request, batch_id)
+    _record_error_report_export(request, batch, "CSV")
+    return exports.errors_csv_response(batch=batch)
 
 
 @login_required
 @require_GET
 def import_errors_xlsx_view(request: HttpRequest, batch_id: int) -> HttpResponseBase:
-    return exports.errors_xlsx_response(batch=_batch_or_404(request, batch_id))
+    batch = _batch_or_404(request, batch_id)
+    _record_error_report_export(request, batch, "XLSX")
+    return exports.errors_xlsx_response(batch=batch)

@@ -33,6 +33,8 @@ def test_help_explains_every_command(capsys: pytest.CaptureFixture[str]) -> None
         "creditor add CODE NAME",
         "product add CODE --creditor CODE",
         "token create NAME",
+        "backup [--out DIR]",
+        "restore FILE",
     ):
         assert command in text
 

@@ -16,7 +16,9 @@ pytestmark = pytest.mark.django_db
 
 def post(client: Client, case_id: int, collector: str, headers: dict[str, str]) -> object:
     return client.post(
-        f"/api/v1/cases/{case_id}/assignment", {"collector": collector}, content_type="application/json",
+        f"/api/v1/cases/{case_id}/assignment",
+        {"collector": collector},
+        content_type="application/json",
         headers=headers,
     )
 
@@ -67,9 +69,12 @@ def test_collectors_and_agency_users_may_not_assign_and_nothing_changes(
 
 
 @pytest.mark.parametrize(
-    ("collector", "code"), [("nobody", "unknown_user"), ("tina", "not_a_collector"), ("gone", "not_a_collector")]
+    ("collector", "code"),
+    [("nobody", "unknown_user"), ("tina", "not_a_collector"), ("gone", "not_a_collector")],
 )
-def test_only_active_collectors_can_be_given_cases(client: Client, book: Book, collector: str, code: str) -> None:
+def test_only_active_collectors_can_be_given_cases(
+    client: Client, book: Book, collector: str, code: str
+) -> None:
     UserFactory(username="gone", role=Role.COLLECTOR, team=TeamFactory(code="X"), is_active=False)
 
     response = post(client, book.case_unassigned.pk, collector, bearer(book.sam, "t-sam"))

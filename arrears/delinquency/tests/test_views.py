@@ -460,5 +460,6 @@ def test_runs_page_query_count_is_pinned(client, book: Book, django_assert_num_q
     client.force_login(book.sam)
 
     # session, user, business date, runs with their requesters, steps.
-    with django_assert_num_queries(5):
+    # + the session's second-factor check (its first request) and the session save (idle timeout: savepoint, update, release).
+    with django_assert_num_queries(9):
         client.get("/eod/")
