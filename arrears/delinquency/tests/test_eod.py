@@ -319,3 +319,20 @@ def test_a_second_batch_is_refused_while_one_holds_the_lock() -> None:
     finally:
         other.close()
     assert Payment.objects.count() == 0
+
+
+def test_moving_a_working_day_queues_the_accounts_that_shift_due_dates(db: None) -> None:
+    from arrears.core.models import CalendarDay
+    from arrears.core.services import calendar_link_next_working_days
+    from arrears.tests.factories import AccountFactory, ProductFactory
+
+    shifting = AccountFactory(product=ProductFactory(code="SHIFT", due_date_shift="next_working_day"))
+    AccountFactory(product=ProductFactory(code="PLAIN"))
+    DirtyAccount.objects.all().delete()
+
+    # 1 Oct 2026 becomes a working day (an admin's correction): due dates of that day stop shifting to 8 Oct.
+    CalendarDay.objects.filter(day=dt.date(2026, 10, 1)).update(is_working=True, source="admin")
+    calendar_link_next_working_days(first=dt.date(2026, 9, 1), last=dt.date(2026, 10, 31))
+
+    assert list(DirtyAccount.objects.values_list("account_id", flat=True)) == [shifting.pk]
+    assert CalendarDay.objects.get(day=dt.date(2026, 10, 1)).next_working_day == dt.date(2026, 10, 1)
