@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 PORT ?= 8000
 
-.PHONY: install demo serve test test-fast lint types contracts bench bench-import bench-eod db-start db-stop clean messages
+.PHONY: install demo serve test test-fast lint types contracts audit-deps bench bench-import bench-eod db-start db-stop clean messages
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -41,6 +41,11 @@ types: install
 
 contracts: install
 	$(BIN)/lint-imports
+
+# Known vulnerabilities in the installed packages (not the project itself), from PyPI's JSON API.
+# Not part of `test`: it needs that service, and CI must not fail for network reasons.
+audit-deps: install
+	$(BIN)/pip-audit --strict --local --skip-editable --progress-spinner off
 
 # Both benchmarks (import, then end of day); each prints its figures. See bench/README.md.
 bench: bench-import bench-eod

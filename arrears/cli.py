@@ -45,6 +45,10 @@ usage: arrears COMMAND [ARGS...]      (arrears COMMAND --help for a command's op
                            var/backups), key from ARREARS_BACKUP_KEY[_FILE]; --new-key prints a key
   restore FILE [--database NAME|URL] [--media-dir DIR]
                            check a backup, then restore it into an empty database and media folder
+  retention run [--dry-run] [--today YYYY-MM-DD]
+                           apply the retention policies (anonymise closed customers' personal data,
+                           delete old import files and error rows; legal holds are skipped) and print
+                           what was done; also run daily at 03:00 Asia/Shanghai by the worker
   manage ARGS...           any Django management command (e.g. arrears manage createsuperuser)
 """
 
@@ -58,6 +62,7 @@ DJANGO_COMMANDS = {
     "token": "token",
     "backup": "backup",
     "restore": "restore",
+    "retention": "retention",
 }
 
 

@@ -14,6 +14,7 @@ from arrears.accounts.selectors import user_by_username
 from arrears.cases import selectors
 from arrears.cases.models import Case, CaseEvent, CaseStatus
 from arrears.cases.services import AssignmentRefused, case_assign, user_can_assign
+from arrears.core.api_types import ApiText
 from arrears.core.masking import mask_id_number, mask_value
 from arrears.delinquency import selectors as delinquency_selectors
 from arrears.delinquency.api import DelinquencyOut, delinquency_out
@@ -54,12 +55,12 @@ class CaseListOut(Schema):
 
 
 class CaseFilters(Schema):
-    bucket: str | None = None
+    bucket: ApiText | None = None
     dpd_min: int | None = None
     dpd_max: int | None = None
-    creditor: str | None = None
-    product: str | None = None
-    assignee: str | None = None
+    creditor: ApiText | None = None
+    product: ApiText | None = None
+    assignee: ApiText | None = None
     status: CaseStatus | None = None
     before_id: int | None = None
     limit: int = 50
@@ -231,7 +232,7 @@ def case_get(request: HttpRequest, case_id: int) -> Status[Any]:
 
 
 class AssignmentIn(Schema):
-    collector: str
+    collector: ApiText
 
 
 class AssignmentErrorOut(Schema):

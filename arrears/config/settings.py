@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "arrears.delinquency",
     "arrears.cases",
     "arrears.audit",
+    "arrears.governance",
 ]
 
 MIDDLEWARE = [

@@ -11,6 +11,7 @@ from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
+from arrears.core.api_types import ApiText
 from arrears.core.masking import mask_id_number, mask_value
 from arrears.delinquency.selectors import AccountDelinquency, account_delinquency, business_date
 from arrears.portfolio import selectors
@@ -114,7 +115,7 @@ def _import_out(batch: ImportBatch, *, error_limit: int = 100, error_offset: int
 )
 def import_create(
     request: HttpRequest,
-    creditor: Form[str],
+    creditor: Form[ApiText],
     kind: Form[ImportKind],
     file: File[UploadedFile],
 ) -> Status[Any]:
@@ -141,12 +142,16 @@ class ErrorPage(Schema):
     limit: int = 100
 
 
+# Row numbers are 32-bit: no batch has more errors than this, and a larger OFFSET would overflow.
+ERROR_OFFSET_MAX = 2_147_483_647
+
+
 @router.get(
     "/imports/{batch_id}", response={200: ImportOut, 404: ErrorOut}, summary="An import's status and errors"
 )
 def import_get(request: HttpRequest, batch_id: int, page: Query[ErrorPage]) -> Status[Any]:
-    if page.offset < 0 or not 1 <= page.limit <= 1000:
-        raise HttpError(422, "offset must be ≥ 0 and limit between 1 and 1000")
+    if not 0 <= page.offset <= ERROR_OFFSET_MAX or not 1 <= page.limit <= 1000:
+        raise HttpError(422, f"offset must be between 0 and {ERROR_OFFSET_MAX} and limit between 1 and 1000")
     batch = selectors.import_batch_get(user=request.user, batch_id=batch_id)
     if batch is None:
         return Status(404, ErrorOut(detail="no such import"))
@@ -173,9 +178,9 @@ class AccountListOut(Schema):
 
 
 class AccountFilters(Schema):
-    creditor: str | None = None
-    account_no: str | None = None
-    product: str | None = None
+    creditor: ApiText | None = None
+    account_no: ApiText | None = None
+    product: ApiText | None = None
     status: AccountStatus | None = None
     before_id: int | None = None
     limit: int = 50

@@ -8,6 +8,7 @@ import zoneinfo
 from dataclasses import dataclass, field
 
 from arrears.core.models import CalendarDay
+from arrears.core.services import calendar_fill
 from arrears.delinquency import arithmetic
 from arrears.portfolio.models import Account, DueDateShift, Instalment, Payment, Product, ScheduleSource
 from arrears.portfolio.schedule import equal_instalments
@@ -30,7 +31,15 @@ class RandomBook:
     accounts: list[Account] = field(default_factory=list)
 
 
+def ensure_calendar() -> None:
+    """The working calendar is seeded by a data migration, but a transactional test's flush
+    empties every table; put the years the tests use back when they are missing."""
+    if not CalendarDay.objects.filter(day=dt.date(2026, 10, 1)).exists():
+        calendar_fill(first_year=2024, last_year=2029)
+
+
 def make_products() -> dict[str, Product]:
+    ensure_calendar()
     creditor = CreditorFactory(code="RND", name="随机银行")
     products = {}
     for code, tolerance, shift, order, open_dpd in PRODUCT_RULES:

@@ -46,6 +46,7 @@ def test_sql_engine_agrees_with_the_arithmetic_for_every_account_and_date(seed: 
     rng = random.Random(seed)
     add_random_accounts(rng, make_products(), 120, last_payment_day=dt.date(2026, 12, 31))
     calendar = next_working_day_from_table()
+    assert calendar[dt.date(2026, 10, 3)] == dt.date(2026, 10, 8)  # the holiday shift is really tested
     accounts = list(
         Account.objects.select_related("product__ladder").prefetch_related(
             "instalments", "payments", "product__ladder__buckets"

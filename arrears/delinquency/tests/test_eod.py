@@ -32,6 +32,7 @@ from arrears.delinquency.models import (
 from arrears.delinquency.services import EodRefused, InjectedFault, eod_run, eod_run_range
 from arrears.delinquency.tests.books import (
     add_random_accounts,
+    ensure_calendar,
     expected_state,
     make_products,
     next_working_day_from_table,
@@ -326,6 +327,7 @@ def test_moving_a_working_day_queues_the_accounts_that_shift_due_dates(db: None)
     from arrears.core.services import calendar_link_next_working_days
     from arrears.tests.factories import AccountFactory, ProductFactory
 
+    ensure_calendar()
     shifting = AccountFactory(product=ProductFactory(code="SHIFT", due_date_shift="next_working_day"))
     AccountFactory(product=ProductFactory(code="PLAIN"))
     DirtyAccount.objects.all().delete()
