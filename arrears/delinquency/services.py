@@ -36,6 +36,7 @@ from django.utils import timezone
 
 from arrears.cases.services import cases_assign_unassigned, cases_follow_delinquency
 from arrears.delinquency import engine
+from arrears.delinquency.messages import refusal_text
 from arrears.delinquency.models import EodRun, EodStep, RunMode, RunState, StepState
 
 STEPS = ("collect", "compute", "cases", "assign", "book", "snapshot")
@@ -61,8 +62,6 @@ class EodRefused(Exception):
         self.params = params
 
     def __str__(self) -> str:
-        from arrears.delinquency.messages import refusal_text
-
         return refusal_text(self.code, self.params)
 
 
@@ -91,8 +90,10 @@ class StepResult:
 
 
 def last_completed_date() -> dt.date | None:
-    value = EodRun.objects.filter(state=RunState.DONE).aggregate(last=Max("business_date"))["last"]
-    return value
+    last: dt.date | None = EodRun.objects.filter(state=RunState.DONE).aggregate(last=Max("business_date"))[
+        "last"
+    ]
+    return last
 
 
 @contextmanager
