@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db import connection, models
+from django.db import connection, models, transaction
 
 from arrears.core.models import CalendarDay, DaySource, Event
 
@@ -77,3 +77,27 @@ def calendar_link_next_working_days(*, first: dt.date, last: dt.date) -> None:
             """,
             [first, last],
         )
+
+
+@transaction.atomic
+def calendar_day_set(*, day: dt.date, is_working: bool, name: str = "", actor: Any = None) -> CalendarDay:
+    """Correct one day of the working calendar (a 调休 working Saturday, a new holiday).
+
+    The day becomes `source=admin`, so refilling from the library keeps it; the next working
+    day of the day and of the 60 days before it are relinked in the same transaction (the
+    delinquency trigger then queues the accounts whose due dates shift), and an event records
+    the change. Safe to repeat.
+    """
+    row = CalendarDay.objects.select_for_update().get(day=day)
+    before = {"is_working": row.is_working, "name": row.name, "source": row.source}
+    row.is_working, row.name, row.source = is_working, name, DaySource.ADMIN
+    row.save(update_fields=["is_working", "name", "source"])
+    calendar_link_next_working_days(first=day - dt.timedelta(days=60), last=day)
+    row.refresh_from_db()
+    # The day is the calendar row's key (a date, not an id): it goes in the event's data.
+    event_record(
+        kind="calendar.day_changed",
+        actor=actor,
+        data={"day": str(day), "before": before, "after": {"is_working": is_working, "name": name}},
+    )
+    return row
