@@ -174,6 +174,19 @@ def _creditor(
     accounts_file = folder / f"{prefix}-accounts.csv"
     schedule_file = folder / f"{prefix}-schedule.csv"
     payments_file = folder / f"{prefix}-payments.csv"
+    files = (
+        (ImportKind.ACCOUNTS, accounts_file),
+        (ImportKind.SCHEDULE, schedule_file),
+        (ImportKind.PAYMENTS, payments_file),
+    )
+    # The names hold everything the files depend on (the generator is deterministic), so once all
+    # three are loaded a rerun neither writes nor reads them again.
+    loaded = ImportBatch.objects.filter(
+        creditor__code=creditor.code, status=ImportStatus.DONE, filename__in=[path.name for _k, path in files]
+    ).values_list("kind", flat=True)
+    if set(loaded) == {kind for kind, _path in files}:
+        say(f"{creditor.code}: {prefix} files already imported")
+        return
     products = [code for code, _name, _kind in creditor.products]
     simulator.write_accounts_csv(
         accounts_file, creditor=creditor.code, products=products, count=count, seed=creditor.seed, as_of=as_of
@@ -189,11 +202,7 @@ def _creditor(
         payments_file, creditor=creditor.code, accounts=count, seed=creditor.seed, as_of=as_of
     )
     say(f"{creditor.code}: wrote {count:,} accounts, a schedule and {payments:,} payments to {folder}")
-    for kind, path in (
-        (ImportKind.ACCOUNTS, accounts_file),
-        (ImportKind.SCHEDULE, schedule_file),
-        (ImportKind.PAYMENTS, payments_file),
-    ):
+    for kind, path in files:
         _import(creditor.code, kind, path, actor, say)
 
 

@@ -15,9 +15,10 @@ from arrears.cases import selectors
 from arrears.cases.models import Case, CaseEvent, CaseStatus
 from arrears.cases.services import AssignmentRefused, case_assign, user_can_assign
 from arrears.core.api_types import ApiText
-from arrears.core.masking import mask_id_number, mask_value
+from arrears.core.masking import mask_id_number
 from arrears.delinquency import selectors as delinquency_selectors
 from arrears.delinquency.api import DelinquencyOut, delinquency_out
+from arrears.portfolio.schemas import ContactPointOut, contact_point_out
 from arrears.portfolio.selectors import creditor_list
 
 router = Router(tags=["cases"])
@@ -73,17 +74,6 @@ class CaseCustomerOut(Schema):
     id_number_masked: str
 
 
-class CaseContactPointOut(Schema):
-    id: int
-    kind: str
-    owner_role: str
-    owner_name: str
-    label: str
-    value_masked: str
-    is_valid: bool
-    do_not_contact: bool
-
-
 class CaseEventOut(Schema):
     id: int
     kind: str
@@ -98,7 +88,7 @@ class CaseEventOut(Schema):
 class CaseDetailOut(CaseRowOut):
     delinquency: DelinquencyOut | None
     customer: CaseCustomerOut
-    contact_points: list[CaseContactPointOut]
+    contact_points: list[ContactPointOut]
     events: list[CaseEventOut]
 
 
@@ -213,19 +203,7 @@ def case_get(request: HttpRequest, case_id: int) -> Status[Any]:
             name=customer.name,
             id_number_masked=mask_id_number(customer.id_number),
         ),
-        contact_points=[
-            CaseContactPointOut(
-                id=point.pk,
-                kind=point.kind,
-                owner_role=point.owner_role,
-                owner_name=point.owner_name,
-                label=point.label,
-                value_masked=mask_value(point.kind, point.value),
-                is_valid=point.is_valid,
-                do_not_contact=point.do_not_contact,
-            )
-            for point in customer.contact_points.all()
-        ],
+        contact_points=[contact_point_out(point) for point in customer.contact_points.all()],
         events=[_event(event) for event in case.events.all()],
     )
     return Status(200, detail)

@@ -12,7 +12,7 @@ from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
 from arrears.core.api_types import ApiText
-from arrears.core.masking import mask_id_number, mask_value
+from arrears.core.masking import mask_id_number
 from arrears.delinquency.selectors import AccountDelinquency, account_delinquency, business_date
 from arrears.portfolio import selectors
 from arrears.portfolio.importing.messages import render_message
@@ -24,6 +24,7 @@ from arrears.portfolio.models import (
     ImportKind,
     ImportRowError,
 )
+from arrears.portfolio.schemas import ContactPointOut, contact_point_out
 from arrears.portfolio.services import PortfolioError, import_batch_submit
 
 router = Router(tags=["portfolio"])
@@ -231,19 +232,6 @@ def account_list(request: HttpRequest, filters: Query[AccountFilters]) -> Accoun
     return AccountListOut(items=[_account_row(a) for a in page.accounts], next_before_id=page.next_before_id)
 
 
-class ContactPointOut(Schema):
-    id: int
-    kind: str
-    owner_role: str
-    owner_name: str
-    label: str
-    value_masked: str
-    is_valid: bool
-    do_not_contact: bool
-    do_not_contact_reason: str
-    do_not_contact_since: dt.date | None
-
-
 class InstalmentOut(Schema):
     seq: int
     due_date: dt.date
@@ -355,21 +343,7 @@ def account_get(request: HttpRequest, account_id: int) -> Status[Any]:
             id_number_masked=mask_id_number(customer.id_number),
             employer=customer.employer,
         ),
-        contact_points=[
-            ContactPointOut(
-                id=c.pk,
-                kind=c.kind,
-                owner_role=c.owner_role,
-                owner_name=c.owner_name,
-                label=c.label,
-                value_masked=mask_value(c.kind, c.value),
-                is_valid=c.is_valid,
-                do_not_contact=c.do_not_contact,
-                do_not_contact_reason=c.do_not_contact_reason,
-                do_not_contact_since=c.do_not_contact_since,
-            )
-            for c in customer.contact_points.all()
-        ],
+        contact_points=[contact_point_out(c) for c in customer.contact_points.all()],
         schedule=[
             InstalmentOut(
                 seq=i.seq,

@@ -244,6 +244,8 @@ def test_case_detail_has_delinquency_masked_contact_points_and_events_newest_fir
             "value_masked": "138****5678",
             "is_valid": True,
             "do_not_contact": False,
+            "do_not_contact_reason": "",
+            "do_not_contact_since": None,
         }
     ]
     assert [(e["id"], e["kind"], e["to_value"], e["actor"], e["data"]) for e in body["events"]] == [

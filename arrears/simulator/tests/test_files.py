@@ -463,6 +463,7 @@ def test_build_demo_creates_users_book_history_and_cases_and_can_run_again(
     assert "end of day 2026-11-22" in out.getvalue()
 
     again = io.StringIO()
+    written = {path.name: path.stat().st_mtime_ns for path in (tmp_path / "demo").glob("*.csv")}
     assert (
         build_demo(accounts=200, out=again, directory=tmp_path / "demo", history_days=40, today=today)
         == logins
@@ -471,7 +472,8 @@ def test_build_demo_creates_users_book_history_and_cases_and_can_run_again(
     assert User.objects.count() == 7
     assert ImportBatch.objects.count() == 6
     assert EodRun.objects.count() == 40
-    assert "already imported" in again.getvalue()
+    assert "demobank-150-2026-11-23 files already imported" in again.getvalue()
+    assert {path.name: path.stat().st_mtime_ns for path in (tmp_path / "demo").glob("*.csv")} == written
     assert "already run up to 2026-11-22" in again.getvalue()
 
 
