@@ -299,3 +299,56 @@ def evaluate(contact: ContactInput, packs: Sequence[Pack]) -> Decision:
         warnings=warnings,
         packs=tuple((pack.id, pack.version) for pack in packs),
     )
+
+
+# --- parameters as data ------------------------------------------------------------------
+
+
+def params_as_json(params: Mapping[str, object]) -> dict[str, object]:
+    """A pack's parameters as JSON-ready data (word tuples become lists)."""
+    return {key: list(value) if isinstance(value, tuple) else value for key, value in params.items()}
+
+
+def params_problems(pack_id: str, params: Mapping[str, object]) -> list[tuple[str, str]]:
+    """What is wrong with proposed parameters for a pack, as (key, problem code) pairs.
+
+    Parameters must keep the catalogue's keys and each key's type: whole numbers ≥ 0,
+    "HH:MM" clock times, or non-empty lists of non-empty words. The codes are translated
+    by the pages and the API.
+    """
+    defaults = PACKS[pack_id].params
+    problems: list[tuple[str, str]] = []
+    for key in sorted(set(params) - set(defaults)):
+        problems.append((key, "unknown"))
+    for key, default in defaults.items():
+        if key not in params:
+            problems.append((key, "missing"))
+            continue
+        value = params[key]
+        if isinstance(default, bool) or isinstance(value, bool):
+            problems.append((key, "not_a_number"))
+        elif isinstance(default, int):
+            if not isinstance(value, int) or value < 0:
+                problems.append((key, "not_a_number"))
+        elif isinstance(default, str):
+            try:
+                if not isinstance(value, str) or len(value) != 5:
+                    raise ValueError(value)
+                dt.time.fromisoformat(value)
+            except ValueError:
+                problems.append((key, "not_a_time"))
+        elif not _is_word_list(value):
+            problems.append((key, "not_words"))
+    return problems
+
+
+def _is_word_list(value: object) -> bool:
+    if isinstance(value, str) or not isinstance(value, (list, tuple)) or not value:
+        return False
+    return all(isinstance(word, str) and word.strip() for word in value)
+
+
+def pack_at_version(pack_id: str, version: int, params: Mapping[str, object]) -> Pack:
+    """The pack's rules with stored parameters (JSON lists back to tuples)."""
+    frozen = {key: tuple(value) if isinstance(value, list) else value for key, value in params.items()}
+    return dataclasses.replace(PACKS[pack_id], version=version, params=frozen)

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "arrears.portfolio",
     "arrears.delinquency",
     "arrears.cases",
+    "arrears.compliance",
     "arrears.audit",
     "arrears.governance",
 ]

@@ -117,6 +117,14 @@ class Product(models.Model):
             )
 
 
+class ProtectedReason(models.TextChoices):
+    ILLNESS = "illness", _("重病")
+    PREGNANCY = "pregnancy", _("孕期")
+    HARDSHIP = "hardship", _("家庭困难")
+    DISABILITY = "disability", _("残疾")
+    ELDERLY = "elderly", _("高龄")
+
+
 class Customer(models.Model):
     creditor = models.ForeignKey(Creditor, on_delete=models.PROTECT, related_name="customers")
     customer_no = models.CharField(max_length=64, help_text="The creditor's customer key")
@@ -124,6 +132,12 @@ class Customer(models.Model):
     id_number = models.CharField(max_length=18)
     employer = models.CharField(max_length=200, blank=True)
     time_zone = models.CharField(max_length=64, default="Asia/Shanghai")
+    # A protected customer (illness, pregnancy, hardship …) is contacted less (guard rule H4).
+    # Database defaults, because the file loader inserts customers with its own column list.
+    protected_reason = models.CharField(
+        max_length=20, choices=ProtectedReason.choices, blank=True, default="", db_default=""
+    )
+    protected_since = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

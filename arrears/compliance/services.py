@@ -1,0 +1,180 @@
+"""Writes of the guard: every answer is stored; pack parameters change only by new versions."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+
+from arrears.cases.models import Case
+from arrears.compliance import selectors
+from arrears.compliance.inputs import Channel, ContactInput, Message, Visit
+from arrears.compliance.models import CreditorPolicyPack, Decision, DecisionPurpose, PolicyPackVersion
+from arrears.compliance.packs import PACKS, Pack, evaluate, params_as_json, params_problems
+from arrears.core.services import event_record
+from arrears.portfolio.models import ContactPoint, Creditor
+
+# The rules that read only text; an inbound contact's notes are screened by these alone.
+TEXT_RULES = frozenset({"H11", "H12", "H15", "H16", "C5", "U8"})
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (frozenset, set)):
+        return sorted(_jsonable(item) for item in value)
+    if isinstance(value, (tuple, list)):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, Mapping):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {field.name: _jsonable(getattr(value, field.name)) for field in dataclasses.fields(value)}
+    return value
+
+
+def inputs_as_record(contact: ContactInput) -> dict[str, Any]:
+    """The input as stored with a decision. The calendar slice is reduced to what the
+    rules used of it (days off and make-up days are listed; known years kept)."""
+    record = _jsonable(contact)
+    assert isinstance(record, dict)
+    return record
+
+
+class GuardError(ValueError):
+    """The question cannot be asked (e.g. a naive time); nothing is stored."""
+
+
+def guard_check(
+    *,
+    case: Case,
+    channel: Channel | str,
+    contact_point: ContactPoint,
+    at: dt.datetime,
+    purpose: DecisionPurpose | str = DecisionPurpose.CHECK,
+    asked_by: Any = None,
+    message: Message | None = None,
+    notes: str = "",
+    visit: Visit | None = None,
+    recording_available: bool = True,
+    only_rules: frozenset[str] | None = None,
+    store: bool = True,
+) -> Decision:
+    """Ask the creditor's packs whether this contact may happen at `at`, and store the answer.
+
+    `store=False` is for the case page's live status of each contact point: a preview
+    shown to the collector, not a decision to contact anyone, so it is not logged (the
+    contact itself, when it happens, is checked and stored again).
+    """
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise GuardError("naive datetime")
+    if contact_point.customer_id != case.customer_id:
+        raise GuardError("contact point of another customer")
+    packs: Sequence[Pack] = selectors.packs_for_creditor(case.account.creditor_id)
+    if only_rules is not None:
+        packs = [
+            dataclasses.replace(pack, rules=tuple(r for r in pack.rules if r.id in only_rules))
+            for pack in packs
+        ]
+    contact = selectors.contact_input_for(
+        case=case,
+        channel=Channel(channel),
+        point=contact_point,
+        at=at,
+        pack_ids=[pack.id for pack in packs],
+        message=message,
+        notes=notes,
+        visit=visit,
+        recording_available=recording_available,
+    )
+    decision = evaluate(contact, packs)
+    row = Decision(
+        case=case,
+        contact_point=contact_point,
+        channel=str(Channel(channel)),
+        at=at,
+        purpose=str(purpose),
+        allowed=decision.allowed,
+        next_allowed_at=decision.allowed_from,
+        packs=[{"pack": pack_id, "version": version} for pack_id, version in decision.packs],
+        inputs=inputs_as_record(contact),
+        result=decision.as_record(),
+        asked_by=asked_by if getattr(asked_by, "pk", None) else None,
+    )
+    if store:
+        row.save(force_insert=True)
+    return row
+
+
+# --- packs -------------------------------------------------------------------------------
+
+
+class PackParamsRefused(ValueError):
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__(", ".join(f"{key}: {code}" for key, code in problems))
+        self.problems = problems
+
+
+def pack_params_update(
+    *, pack_id: str, params: Mapping[str, object], actor: Any, note: str = ""
+) -> PolicyPackVersion:
+    """Write a new version of a pack with these parameters; the old versions stay as they were."""
+    if pack_id not in PACKS:
+        raise PackParamsRefused([("pack", "unknown_pack")])
+    problems = params_problems(pack_id, params)
+    if problems:
+        raise PackParamsRefused(problems)
+    clean = params_as_json(params)
+    with transaction.atomic():
+        # Serialise editors of one pack: the version number must not be taken twice.
+        PolicyPackVersion.objects.select_for_update().filter(pack=pack_id).exists()
+        latest = PolicyPackVersion.objects.filter(pack=pack_id).aggregate(v=Max("version"))["v"]
+        if latest is None:
+            base = PACKS[pack_id]
+            PolicyPackVersion.objects.create(
+                pack=pack_id,
+                version=base.version,
+                params=params_as_json(base.params),
+                note="catalogue defaults",
+            )
+            latest = base.version
+        row = PolicyPackVersion.objects.create(
+            pack=pack_id, version=latest + 1, params=clean, note=note[:300], created_by=actor
+        )
+        previous = PolicyPackVersion.objects.get(pack=pack_id, version=latest)
+        changed = sorted(key for key in clean if clean[key] != previous.params.get(key))
+        event_record(
+            kind="compliance.pack_updated",
+            subject=row,
+            actor=actor,
+            data={"pack": pack_id, "version": row.version, "changed": changed, "note": note[:300]},
+        )
+    return row
+
+
+def creditor_packs_set(*, creditor: Creditor, pack_ids: Sequence[str], actor: Any) -> list[str]:
+    """Choose the packs a creditor's cases are checked against (at least one, known ids)."""
+    chosen = sorted(set(pack_ids))
+    unknown = [pack_id for pack_id in chosen if pack_id not in PACKS]
+    if not chosen or unknown:
+        raise PackParamsRefused([("packs", "unknown_pack" if unknown else "empty")])
+    with transaction.atomic():
+        before = sorted(CreditorPolicyPack.objects.filter(creditor=creditor).values_list("pack", flat=True))
+        CreditorPolicyPack.objects.filter(creditor=creditor).exclude(pack__in=chosen).delete()
+        for pack_id in chosen:
+            CreditorPolicyPack.objects.get_or_create(creditor=creditor, pack=pack_id)
+        event_record(
+            kind="compliance.creditor_packs_set",
+            subject=creditor,
+            actor=actor,
+            data={"before": before, "after": chosen},
+        )
+    return chosen
