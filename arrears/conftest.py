@@ -99,6 +99,19 @@ def book(db: None) -> Book:
     )
 
 
+@pytest.fixture
+def action_codes(db: None) -> None:
+    """The default action codes. Migrations load them, but a transactional test's flush
+    empties the table for the tests after it."""
+    from arrears.cases.action_codes import DEFAULT_ACTION_CODES
+    from arrears.cases.models import ActionCode
+
+    for order, item in enumerate(DEFAULT_ACTION_CODES):
+        ActionCode.objects.update_or_create(
+            code=item.code, defaults={**item._asdict(), "sort_order": (order + 1) * 10}
+        )
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """In CI a skipped test is a failed test: a missing browser or database must not pass quietly."""
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")

@@ -5,13 +5,22 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TypeGuard
+from typing import Any, TypeGuard
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 
 from arrears.accounts.models import Role, User
-from arrears.cases.models import Case, CaseEvent
+from arrears.cases.models import (
+    CUSTOMER_WIDE_HOLDS,
+    Activity,
+    Case,
+    CaseEvent,
+    CaseHold,
+    Promise,
+    PromiseStatus,
+    Task,
+)
 from arrears.portfolio.models import Account, ContactPoint, Customer
 
 # Who sees the whole book: managers, and the read-only oversight roles (QA samples any case;
@@ -226,3 +235,73 @@ def assignee_choices(*, user: Viewer) -> list[User]:
     else:
         return []
     return list(people.order_by("username"))
+
+
+# --- the case page: what was done, what is promised, what is due, what is held ---------------
+
+
+def case_activities(*, case: Case, search: str = "", limit: int = 50) -> list[Activity]:
+    """Activities newest first; `search` matches notes, action code or its label."""
+    # uses index activity_case_idx (case, -started_at)
+    rows = Activity.objects.filter(case=case).select_related("action_code", "contact_point", "actor")
+    search = search.strip()
+    if search:
+        rows = rows.filter(
+            Q(notes__icontains=search)
+            | Q(action_code__code__iexact=search)
+            | Q(action_code__label__icontains=search)
+            | Q(recording_ref__iexact=search)
+        )
+    return list(rows.order_by("-started_at", "-id")[: max(1, min(limit, 500))])
+
+
+def case_open_promises(*, case: Case) -> list[Promise]:
+    return list(Promise.objects.filter(case=case, status=PromiseStatus.OPEN).order_by("due_at", "id"))
+
+
+def case_promises(*, case: Case, limit: int = 20) -> list[Promise]:
+    return list(Promise.objects.filter(case=case).order_by("-id")[:limit])
+
+
+def case_open_tasks(*, case: Case) -> list[Task]:
+    # uses index task_open_idx (case, due_at) WHERE done_at IS NULL
+    return list(
+        Task.objects.filter(case=case, done_at__isnull=True)
+        .select_related("assigned_to")
+        .order_by("due_at", "id")
+    )
+
+
+def case_active_holds(*, case: Case) -> list[CaseHold]:
+    """Holds on this case, and DECEASED/JAIL holds on any case of the same customer."""
+    return list(
+        CaseHold.objects.filter(released_at__isnull=True)
+        .filter(Q(case=case) | Q(case__customer_id=case.customer_id, kind__in=CUSTOMER_WIDE_HOLDS))
+        .select_related("placed_by")
+        .order_by("-id")
+    )
+
+
+# The channel each kind of contact point is checked for on the case page.
+STATUS_CHANNEL = {"mobile": "call", "home": "call", "work": "call", "email": "email", "address": "visit"}
+
+
+def contact_point_statuses(*, case: Case, at: dt.datetime) -> list[tuple[ContactPoint, Any]]:
+    """Each contact point with the guard's preview for its usual channel at `at` (not stored)."""
+    from arrears.compliance.inputs import Visit
+    from arrears.compliance.services import guard_check
+
+    points = list(
+        ContactPoint.objects.filter(customer_id=case.customer_id).order_by("owner_role", "kind", "pk")
+    )
+    result = []
+    for point in points:
+        channel = STATUS_CHANNEL.get(point.kind, "call")
+        # A planned visit is judged as the rules' minimum crew would make it (2, recorded);
+        # the preview is about the person and the time, not the crew.
+        visit = Visit(visitors=2, recording_device=True) if channel == "visit" else None
+        decision = guard_check(
+            case=case, channel=channel, contact_point=point, at=at, purpose="status", visit=visit, store=False
+        )
+        result.append((point, decision))
+    return result

@@ -16,14 +16,37 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from arrears.accounts.models import Role, Team, User
-from arrears.cases.models import AssignmentRule, Case, CaseEvent, CaseEventKind, CaseStatus
-from arrears.portfolio.models import Product
+from arrears.cases.models import (
+    ActionCode,
+    Activity,
+    AssignmentRule,
+    Case,
+    CaseEvent,
+    CaseEventKind,
+    CaseHold,
+    CaseStatus,
+    Channel,
+    Direction,
+    HoldKind,
+    Promise,
+    PromiseKind,
+    PromiseStatus,
+    Task,
+    TaskKind,
+)
+from arrears.compliance.sla import followup_due_at
+from arrears.core.services import event_record
+from arrears.delinquency.models import AccountState
+from arrears.portfolio.models import ContactPoint, Customer, Product, ProtectedReason
+
+DEFAULT_ZONE = "Asia/Shanghai"
 
 # The team a rule gives a product's bucket group; product-specific rules win over catch-alls.
 _RULE_TEAM = """
@@ -282,5 +305,675 @@ def case_assign(*, case: Case, collector: User, actor: Any = None) -> Case:
         from_value=previous.username if previous else "",
         to_value=collector.username,
         data={"team_id": collector.team_id, "collector_id": collector.pk, "by_hand": True},
+    )
+    return locked
+
+
+# --- the collector's work: activities, promises, tasks, holds, contact facts ------------------
+#
+# Every write below runs in one transaction with its CaseEvent. Outbound contacts are put to
+# the compliance guard first; a denial stores the decision and a CONTACT_DENIED event (in
+# their own transaction, so the evidence survives) and raises `ContactRefused` — nothing
+# else is written.
+
+
+class WorkRefused(ValueError):
+    """Bad input for a work service; `message` is translated and names what to do."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class ContactRefused(Exception):
+    """The guard denied the contact; `decision` is the stored decision with its reasons."""
+
+    def __init__(self, decision: Any) -> None:
+        super().__init__("contact denied by the compliance guard")
+        self.decision = decision
+
+
+WORKING_ROLES = (
+    Role.ADMIN,
+    Role.SUPERVISOR,
+    Role.TEAM_LEADER,
+    Role.COLLECTOR,
+    Role.FIELD_COLLECTOR,
+    Role.AGENCY_USER,
+)
+# A promise is for a near date: within 2 days in M1 (seed 000), a month at most otherwise.
+PROMISE_MAX_DAYS = {"M1": 2}
+PROMISE_MAX_DAYS_DEFAULT = 31
+# How far ahead of the clock an activity's time may be (a slow clock on a phone), not more.
+FUTURE_SLACK = dt.timedelta(minutes=10)
+# Follow-up on a promise one hour before it falls due (seed 000, appendix).
+PROMISE_FOLLOWUP_LEAD = dt.timedelta(hours=1)
+NOTES_MAX = 4000
+DURATION_MAX_S = 24 * 3600
+# Action codes whose logging also places a hold, or marks the customer protected.
+CODE_HOLDS = {
+    "DISPUTE": HoldKind.DISPUTE,
+    "COMPLAINT": HoldKind.COMPLAINT,
+    "DECEASED": HoldKind.DECEASED,
+    "JAIL": HoldKind.JAIL,
+}
+
+
+def user_can_work(user: Any, case: Case) -> bool:
+    """Whether the user may log work on the case (scope is checked by the caller's selector:
+    this only says whether the role writes at all and, for collectors, whether it is theirs)."""
+    if not isinstance(user, User) or not user.is_active or user.role not in WORKING_ROLES:
+        return False
+    if user.role in (Role.COLLECTOR, Role.FIELD_COLLECTOR):
+        return case.assigned_collector_id == user.pk or case.claimed_by_id == user.pk
+    if user.role == Role.TEAM_LEADER:
+        return case.team_id is not None and case.team_id == user.team_id
+    if user.role == Role.AGENCY_USER:
+        return case.agency_id is not None and case.agency_id == user.agency_id
+    return True
+
+
+def _case_event(
+    case: Case, kind: str, actor: Any, *, to_value: str = "", from_value: str = "", **data: Any
+) -> None:
+    CaseEvent.objects.create(
+        case=case,
+        kind=kind,
+        actor=actor if getattr(actor, "pk", None) else None,
+        from_value=from_value[:100],
+        to_value=to_value[:100],
+        data=data,
+    )
+
+
+def _aware(value: dt.datetime | None, field: str) -> dt.datetime:
+    if value is None:
+        raise WorkRefused(field, _("请填写时间。"))
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise WorkRefused(field, _("时间必须带时区（例如 +08:00）。"))
+    return value
+
+
+def _zone(case: Case) -> ZoneInfo:
+    try:
+        return ZoneInfo(case.customer.time_zone or DEFAULT_ZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(DEFAULT_ZONE)
+
+
+def _balance_fen(case: Case) -> int | None:
+    state = (
+        AccountState.objects.filter(account_id=case.account_id)
+        .values_list("outstanding_fen", flat=True)
+        .first()
+    )
+    return state
+
+
+def _refresh_followup(case: Case, last_activity_at: dt.datetime) -> None:
+    """Move the case's last activity and SLA due time forward (never back: a call logged
+    late for yesterday does not undo today's)."""
+    latest = max(filter(None, [case.last_activity_at, last_activity_at]))
+    case.last_activity_at = latest
+    case.followup_due_at = followup_due_at(
+        bucket_group=case.bucket_group,
+        balance_fen=_balance_fen(case),
+        last_activity_at=latest,
+        opened_at=case.opened_at,
+        zone=_zone(case),
+    )
+    fields = ["last_activity_at", "followup_due_at"]
+    if case.status == CaseStatus.NEW:
+        case.status = CaseStatus.IN_PROGRESS
+        fields.append("status")
+    case.save(update_fields=fields)
+
+
+def _activity_checks(
+    *,
+    case: Case,
+    channel: str,
+    contact_point: ContactPoint | None,
+    direction: str,
+    started_at: dt.datetime,
+    connected: bool,
+    right_party: bool,
+    code: ActionCode | None,
+    notes: str,
+    recording_ref: str,
+    duration_s: int | None,
+    now: dt.datetime,
+) -> ActionCode:
+    if channel not in Channel.values:
+        raise WorkRefused("channel", _("渠道必须是 电话、短信、邮件、信函 或 外访 之一。"))
+    if direction not in Direction.values:
+        raise WorkRefused("direction", _("方向必须是呼出或呼入。"))
+    if started_at > now + FUTURE_SLACK:
+        raise WorkRefused("started_at", _("不能记录未来时间的联系；请填写实际联系时间。"))
+    if code is None:
+        raise WorkRefused("action_code", _("行动码不存在或已停用。"))
+    if code.system_only:
+        raise WorkRefused("action_code", _("行动码 {code} 由系统设置，不能手工记录。").format(code=code.code))
+    if contact_point is None:
+        raise WorkRefused("contact_point_id", _("请选择联系方式。"))
+    if contact_point.customer_id != case.customer_id:
+        raise WorkRefused("contact_point_id", _("该联系方式不属于本案客户。"))
+    if right_party and not connected:
+        raise WorkRefused("right_party", _("未接通就不能是本人接听；请核对“接通”。"))
+    if code.implies_connected and not connected:
+        raise WorkRefused(
+            "connected", _("行动码 {code} 表示已接通；请勾选“接通”或换一个行动码。").format(code=code.code)
+        )
+    if len(notes) > NOTES_MAX:
+        raise WorkRefused("notes", _("备注最多 {n} 字。").format(n=NOTES_MAX))
+    if len(recording_ref) > 200:
+        raise WorkRefused("recording_ref", _("录音编号最多 200 字符。"))
+    if duration_s is not None and not 0 <= duration_s <= DURATION_MAX_S:
+        raise WorkRefused("duration_s", _("通话时长必须在 0 到 86400 秒之间。"))
+    if case.status == CaseStatus.CLOSED:
+        raise WorkRefused("case", _("案件已结案，不能再记录催收。"))
+    return code
+
+
+def activity_log(
+    *,
+    case: Case,
+    actor: Any,
+    channel: str,
+    contact_point: ContactPoint | None,
+    direction: str,
+    started_at: dt.datetime,
+    connected: bool,
+    right_party: bool,
+    action_code: str,
+    notes: str = "",
+    recording_ref: str = "",
+    duration_s: int | None = None,
+    promise_amount_fen: int | None = None,
+    promise_due_at: dt.datetime | None = None,
+    callback_at: dt.datetime | None = None,
+    visitors: int | None = None,
+    now: dt.datetime | None = None,
+) -> Activity:
+    """Log one contact or attempt. Outbound ones are checked by the guard at their own time
+    (notes included); inbound ones have their notes screened by the text rules. A PTP/PTP2
+    code makes a promise; WN invalidates the number; DISPUTE/COMPLAINT/DECEASED/JAIL place
+    the hold; HARDSHIP protects the customer; a callback time makes a task."""
+    from arrears.compliance.inputs import Visit
+    from arrears.compliance.models import DecisionPurpose
+    from arrears.compliance.services import TEXT_RULES, GuardError, guard_check
+
+    now = now or timezone.now()
+    started_at = _aware(started_at, "started_at")
+    notes = (notes or "").strip()
+    recording_ref = (recording_ref or "").strip()
+    code = ActionCode.objects.filter(code=(action_code or "").strip().upper(), active=True).first()
+    code = _activity_checks(
+        case=case,
+        channel=channel,
+        contact_point=contact_point,
+        direction=direction,
+        started_at=started_at,
+        connected=connected,
+        right_party=right_party,
+        code=code,
+        notes=notes,
+        recording_ref=recording_ref,
+        duration_s=duration_s,
+        now=now,
+    )
+    assert contact_point is not None
+    if code.category == "promise":
+        _promise_checks(case=case, amount_fen=promise_amount_fen, due_at=promise_due_at, now=now)
+    if callback_at is not None:
+        _aware(callback_at, "callback_at")
+        if callback_at <= now:
+            raise WorkRefused("callback_at", _("回电时间必须在将来。"))
+    outbound = direction == Direction.OUTBOUND
+    visit = None
+    if channel == Channel.VISIT:
+        visit = Visit(visitors=visitors or 0, recording_device=bool(recording_ref) or visitors is not None)
+    try:
+        decision = guard_check(
+            case=case,
+            channel=channel,
+            contact_point=contact_point,
+            at=started_at,
+            purpose=DecisionPurpose.ACTIVITY,
+            asked_by=actor,
+            notes=notes,
+            visit=visit,
+            only_rules=None if outbound else TEXT_RULES,
+        )
+    except GuardError as error:
+        raise WorkRefused("started_at", str(error)) from error
+    if not decision.allowed:
+        with transaction.atomic():
+            _case_event(
+                case,
+                CaseEventKind.CONTACT_DENIED,
+                actor,
+                to_value=",".join(sorted({v["rule"] for v in decision.result["violations"]})),
+                decision_id=decision.pk,
+                channel=channel,
+                contact_point_id=contact_point.pk,
+                at=started_at.isoformat(),
+            )
+        raise ContactRefused(decision)
+
+    with transaction.atomic():
+        locked = Case.objects.select_for_update().select_related("customer").get(pk=case.pk)
+        activity = Activity.objects.create(
+            case=locked,
+            customer_id=locked.customer_id,
+            contact_point=contact_point,
+            channel=channel,
+            direction=direction,
+            started_at=started_at,
+            connected=connected,
+            right_party=right_party,
+            action_code=code,
+            notes=notes,
+            recording_ref=recording_ref,
+            duration_s=duration_s,
+            actor=actor if getattr(actor, "pk", None) else None,
+            decision=decision if outbound else None,
+        )
+        _case_event(
+            locked,
+            CaseEventKind.ACTIVITY,
+            actor,
+            to_value=code.code,
+            activity_id=activity.pk,
+            channel=channel,
+            direction=direction,
+            connected=connected,
+            right_party=right_party,
+        )
+        _refresh_followup(locked, started_at)
+        if code.category == "promise":
+            assert promise_amount_fen is not None and promise_due_at is not None
+            promise_make(
+                case=locked,
+                actor=actor,
+                amount_fen=promise_amount_fen,
+                due_at=promise_due_at,
+                activity=activity,
+                now=now,
+            )
+        if code.code == "WN":
+            contact_point_update(point=contact_point, actor=actor, valid=False, reason=_("错号（行动码 WN）"))
+        if code.code in CODE_HOLDS:
+            hold_place(case=locked, actor=actor, kind=CODE_HOLDS[code.code], reason=notes or code.label)
+        if code.code == "HARDSHIP" and not locked.customer.protected_reason:
+            customer_update(customer=locked.customer, actor=actor, protected_reason=ProtectedReason.HARDSHIP)
+        if callback_at is not None:
+            task_create(
+                case=locked, actor=actor, kind=TaskKind.CALLBACK, due_at=callback_at, note=notes[:500]
+            )
+    case.refresh_from_db()
+    return activity
+
+
+def _promise_checks(
+    *, case: Case, amount_fen: int | None, due_at: dt.datetime | None, now: dt.datetime
+) -> None:
+    if amount_fen is None or amount_fen <= 0:
+        raise WorkRefused("promise_amount_fen", _("请填写承诺金额（大于 0）。"))
+    if amount_fen > 10**13:
+        raise WorkRefused("promise_amount_fen", _("承诺金额过大，请核对。"))
+    due_at = _aware(due_at, "promise_due_at")
+    if due_at <= now:
+        raise WorkRefused("promise_due_at", _("承诺时间已过，请填写将来的日期和时间。"))
+    zone = _zone(case)
+    days = PROMISE_MAX_DAYS.get(case.bucket_group, PROMISE_MAX_DAYS_DEFAULT)
+    last_day = now.astimezone(zone).date() + dt.timedelta(days=days)
+    if due_at.astimezone(zone).date() > last_day:
+        raise WorkRefused(
+            "promise_due_at",
+            _("{bucket} 案件的承诺还款须在 {days} 天内（最晚 {last_day}）。").format(
+                bucket=case.bucket_group or "-", days=days, last_day=last_day.isoformat()
+            ),
+        )
+
+
+@transaction.atomic
+def promise_make(
+    *,
+    case: Case,
+    actor: Any,
+    amount_fen: int,
+    due_at: dt.datetime,
+    activity: Activity | None = None,
+    now: dt.datetime | None = None,
+) -> Promise:
+    """Record a promise to pay. A case that was promised before gets a PTP2 (跟票); a promise
+    still open is superseded (cancelled). A follow-up task is due one hour before."""
+    now = now or timezone.now()
+    _promise_checks(case=case, amount_fen=amount_fen, due_at=due_at, now=now)
+    if case.status == CaseStatus.CLOSED:
+        raise WorkRefused("case", _("案件已结案，不能再记录承诺。"))
+    earlier = Promise.objects.select_for_update().filter(case=case).exclude(status=PromiseStatus.CANCELLED)
+    kind = PromiseKind.PTP2 if earlier.exists() else PromiseKind.PTP
+    for open_promise in earlier.filter(status=PromiseStatus.OPEN):
+        open_promise.status = PromiseStatus.CANCELLED
+        open_promise.resolved_at = now
+        open_promise.save(update_fields=["status", "resolved_at"])
+        Task.objects.filter(promise=open_promise, done_at__isnull=True).update(done_at=now)
+        _case_event(
+            case, CaseEventKind.PROMISE_CANCELLED, actor, to_value="superseded", promise_id=open_promise.pk
+        )
+    promise = Promise.objects.create(
+        case=case,
+        activity=activity,
+        kind=kind,
+        amount_fen=amount_fen,
+        due_at=due_at,
+        created_by=actor if getattr(actor, "pk", None) else None,
+    )
+    _case_event(
+        case,
+        CaseEventKind.PROMISE_MADE,
+        actor,
+        to_value=kind,
+        promise_id=promise.pk,
+        amount_fen=amount_fen,
+        due_at=due_at.isoformat(),
+    )
+    followup_at = max(due_at - PROMISE_FOLLOWUP_LEAD, now)
+    Task.objects.create(
+        case=case,
+        kind=TaskKind.PROMISE_FOLLOWUP,
+        due_at=followup_at,
+        assigned_to=case.assigned_collector,
+        promise=promise,
+        note=_("承诺还款 {amount} 元将于 {due} 到期").format(
+            amount=f"{amount_fen / 100:,.2f}", due=due_at.astimezone(_zone(case)).strftime("%Y-%m-%d %H:%M")
+        ),
+        created_by=actor if getattr(actor, "pk", None) else None,
+    )
+    return promise
+
+
+@dataclass(frozen=True)
+class PromiseCounts:
+    kept: int
+    partial: int
+    broken: int
+
+
+# Payments after a promise was made count towards it (reversals subtract). Kept when they
+# cover the amount, at any time before the batch looks; when the due time has passed
+# unpaid: broken, or partial when something was paid.
+_SETTLE_SQL = """
+WITH paid AS (
+    SELECT p.id, coalesce(sum(pay.amount_fen), 0) AS paid_fen
+    FROM cases_promise p
+    JOIN cases_case c ON c.id = p.case_id
+    LEFT JOIN portfolio_payment pay ON pay.account_id = c.account_id AND pay.paid_at >= p.created_at
+        AND pay.paid_at <= %(now)s
+    WHERE p.status = 'open' {scope}
+    GROUP BY p.id
+), verdict AS (
+    SELECT p.id, p.case_id, paid.paid_fen,
+           CASE WHEN paid.paid_fen >= p.amount_fen THEN 'kept'
+                WHEN p.due_at < %(now)s AND paid.paid_fen > 0 THEN 'partial'
+                WHEN p.due_at < %(now)s THEN 'broken' END AS status
+    FROM cases_promise p JOIN paid ON paid.id = p.id
+), settled AS (
+    UPDATE cases_promise p SET status = v.status, paid_fen = v.paid_fen, resolved_at = %(now)s
+    FROM verdict v WHERE v.id = p.id AND v.status IS NOT NULL
+    RETURNING p.id, p.case_id, p.status, p.paid_fen, p.amount_fen
+), done AS (
+    UPDATE cases_task t SET done_at = %(now)s FROM settled s
+    WHERE t.promise_id = s.id AND t.done_at IS NULL AND s.status = 'kept'
+), events AS (
+    INSERT INTO cases_caseevent (case_id, kind, business_date, from_value, to_value, data, created_at)
+    SELECT s.case_id,
+           CASE s.status WHEN 'kept' THEN 'promise_kept' WHEN 'partial' THEN 'promise_partial'
+                ELSE 'promise_broken' END,
+           %(business_date)s, 'open',
+           CASE s.status WHEN 'kept' THEN 'KP' ELSE 'BP' END,
+           jsonb_build_object('promise_id', s.id, 'paid_fen', s.paid_fen, 'amount_fen', s.amount_fen),
+           %(now)s
+    FROM settled s
+)
+SELECT status, count(*) FROM settled GROUP BY status
+"""
+
+
+def promises_settle(
+    *, now: dt.datetime | None = None, account_ids_from_batch: int | None = None
+) -> PromiseCounts:
+    """Set open promises kept (KP), partial or broken (BP) from the payments, set-based.
+
+    Called by the end-of-day batch and after a payments file is loaded (then only for the
+    accounts in that batch). Safe to re-run: only open promises change, once.
+    """
+    now = now or timezone.now()
+    scope = ""
+    params: dict[str, Any] = {"now": now, "business_date": now.astimezone(ZoneInfo(DEFAULT_ZONE)).date()}
+    if account_ids_from_batch is not None:
+        scope = "AND c.account_id IN (SELECT account_id FROM portfolio_payment WHERE batch_id = %(batch)s)"
+        params["batch"] = account_ids_from_batch
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(_SETTLE_SQL.format(scope=scope), params)
+        counts = dict(cur.fetchall())
+    return PromiseCounts(
+        kept=counts.get("kept", 0), partial=counts.get("partial", 0), broken=counts.get("broken", 0)
+    )
+
+
+@transaction.atomic
+def task_create(*, case: Case, actor: Any, kind: str, due_at: dt.datetime, note: str = "") -> Task:
+    if kind not in TaskKind.values:
+        raise WorkRefused("kind", _("任务类型不正确。"))
+    due_at = _aware(due_at, "due_at")
+    if len(note) > 500:
+        raise WorkRefused("note", _("任务说明最多 500 字。"))
+    task = Task.objects.create(
+        case=case,
+        kind=kind,
+        due_at=due_at,
+        assigned_to=case.assigned_collector or (actor if getattr(actor, "pk", None) else None),
+        note=note,
+        created_by=actor if getattr(actor, "pk", None) else None,
+    )
+    _case_event(
+        case, CaseEventKind.TASK_CREATED, actor, to_value=kind, task_id=task.pk, due_at=due_at.isoformat()
+    )
+    return task
+
+
+@transaction.atomic
+def task_done(*, task: Task, actor: Any) -> Task:
+    locked = Task.objects.select_for_update().get(pk=task.pk)
+    if locked.done_at is not None:
+        return locked
+    locked.done_at = timezone.now()
+    locked.done_by = actor if getattr(actor, "pk", None) else None
+    locked.save(update_fields=["done_at", "done_by"])
+    _case_event(locked.case, CaseEventKind.TASK_DONE, actor, to_value=locked.kind, task_id=locked.pk)
+    return locked
+
+
+@transaction.atomic
+def hold_place(*, case: Case, actor: Any, kind: str, reason: str) -> CaseHold:
+    """Stop collection on the case (and, for DECEASED/JAIL, on every case of the customer,
+    which the guard reads). Placing a hold that is already active returns it unchanged."""
+    if kind not in HoldKind.values:
+        raise WorkRefused("kind", _("停催类型不正确。"))
+    reason = (reason or "").strip()
+    if not reason:
+        raise WorkRefused("reason", _("请填写停催原因。"))
+    if len(reason) > 500:
+        raise WorkRefused("reason", _("停催原因最多 500 字。"))
+    locked = Case.objects.select_for_update().get(pk=case.pk)
+    if locked.status == CaseStatus.CLOSED:
+        raise WorkRefused("case", _("案件已结案。"))
+    existing = CaseHold.objects.filter(case=locked, kind=kind, released_at__isnull=True).first()
+    if existing is not None:
+        return existing
+    hold = CaseHold.objects.create(
+        case=locked, kind=kind, reason=reason, placed_by=actor if getattr(actor, "pk", None) else None
+    )
+    if locked.status != CaseStatus.ON_HOLD:
+        previous = locked.status
+        locked.status = CaseStatus.ON_HOLD
+        locked.save(update_fields=["status"])
+    else:
+        previous = locked.status
+    _case_event(
+        locked,
+        CaseEventKind.HOLD_PLACED,
+        actor,
+        from_value=previous,
+        to_value=kind,
+        hold_id=hold.pk,
+        reason=reason,
+    )
+    case.status = locked.status
+    return hold
+
+
+@transaction.atomic
+def hold_release(*, hold: CaseHold, actor: Any, note: str = "") -> CaseHold:
+    locked = CaseHold.objects.select_for_update().select_related("case").get(pk=hold.pk)
+    if locked.released_at is not None:
+        raise WorkRefused("hold", _("该停催已解除。"))
+    locked.released_at = timezone.now()
+    locked.released_by = actor if getattr(actor, "pk", None) else None
+    locked.release_note = (note or "").strip()[:500]
+    locked.save(update_fields=["released_at", "released_by", "release_note"])
+    case = Case.objects.select_for_update().get(pk=locked.case_id)
+    still_held = CaseHold.objects.filter(case=case, released_at__isnull=True).exists()
+    if not still_held and case.status == CaseStatus.ON_HOLD:
+        case.status = CaseStatus.IN_PROGRESS
+        case.save(update_fields=["status"])
+    _case_event(
+        case,
+        CaseEventKind.HOLD_RELEASED,
+        actor,
+        from_value=locked.kind,
+        to_value=case.status,
+        hold_id=locked.pk,
+        note=locked.release_note,
+    )
+    return locked
+
+
+def _cases_of_customer(customer_id: int) -> list[Case]:
+    return list(Case.objects.filter(customer_id=customer_id).exclude(status=CaseStatus.CLOSED).order_by("pk"))
+
+
+@transaction.atomic
+def contact_point_update(
+    *,
+    point: ContactPoint,
+    actor: Any,
+    do_not_contact: bool | None = None,
+    reason: str = "",
+    valid: bool | None = None,
+) -> ContactPoint:
+    """Mark a contact point do-not-contact (a third party who refused, an opt-out) or invalid
+    (a wrong number), or undo either. Each change is an event on the customer's open cases."""
+    reason = (reason or "").strip()
+    if len(reason) > 200:
+        raise WorkRefused("reason", _("原因最多 200 字。"))
+    if do_not_contact is None and valid is None:
+        raise WorkRefused("do_not_contact", _("请指明要修改“勿扰”或“有效”。"))
+    locked = ContactPoint.objects.select_for_update().get(pk=point.pk)
+    before = {"do_not_contact": locked.do_not_contact, "valid": locked.is_valid}
+    fields = []
+    if do_not_contact is not None and do_not_contact != locked.do_not_contact:
+        if do_not_contact and not reason:
+            raise WorkRefused("reason", _("标记勿扰须填写原因（例如：第三方拒绝、已退订）。"))
+        locked.do_not_contact = do_not_contact
+        locked.do_not_contact_reason = reason if do_not_contact else ""
+        locked.do_not_contact_since = timezone.localdate() if do_not_contact else None
+        fields += ["do_not_contact", "do_not_contact_reason", "do_not_contact_since"]
+    if valid is not None and valid != locked.is_valid:
+        locked.is_valid = valid
+        fields.append("is_valid")
+    if not fields:
+        return locked
+    locked.save(update_fields=fields)
+    after = {"do_not_contact": locked.do_not_contact, "valid": locked.is_valid}
+    for case in _cases_of_customer(locked.customer_id):
+        _case_event(
+            case,
+            CaseEventKind.CONTACT_POINT_CHANGED,
+            actor,
+            to_value=reason,
+            contact_point_id=locked.pk,
+            before=before,
+            after=after,
+        )
+    event_record(
+        kind="portfolio.contact_point_changed",
+        subject=locked,
+        actor=actor,
+        data={"before": before, "after": after, "reason": reason},
+    )
+    point.do_not_contact, point.is_valid = locked.do_not_contact, locked.is_valid
+    point.do_not_contact_reason, point.do_not_contact_since = (
+        locked.do_not_contact_reason,
+        locked.do_not_contact_since,
+    )
+    return locked
+
+
+@transaction.atomic
+def customer_update(
+    *, customer: Customer, actor: Any, protected_reason: str | None = None, time_zone: str | None = None
+) -> Customer:
+    """Set or clear the customer's protection (H4) and their time zone (contact rules)."""
+    locked = Customer.objects.select_for_update().get(pk=customer.pk)
+    before = {"protected_reason": locked.protected_reason, "time_zone": locked.time_zone}
+    if protected_reason is not None:
+        if protected_reason and protected_reason not in ProtectedReason.values:
+            raise WorkRefused(
+                "protected_reason", _("保护原因必须是：重病、孕期、家庭困难、残疾、高龄 之一，或留空取消。")
+            )
+        locked.protected_reason = protected_reason
+        locked.protected_since = timezone.localdate() if protected_reason else None
+    if time_zone is not None:
+        try:
+            ZoneInfo(time_zone)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise WorkRefused(
+                "timezone",
+                _("时区 {zone} 不存在；请用 IANA 名称，例如 Asia/Shanghai。").format(zone=time_zone),
+            ) from error
+        if "/" not in time_zone:
+            raise WorkRefused(
+                "timezone",
+                _("时区 {zone} 不存在；请用 IANA 名称，例如 Asia/Shanghai。").format(zone=time_zone),
+            )
+        locked.time_zone = time_zone
+    after = {"protected_reason": locked.protected_reason, "time_zone": locked.time_zone}
+    if after == before:
+        return locked
+    locked.save(update_fields=["protected_reason", "protected_since", "time_zone", "updated_at"])
+    for case in _cases_of_customer(locked.pk):
+        _case_event(
+            case,
+            CaseEventKind.CUSTOMER_CHANGED,
+            actor,
+            to_value=locked.protected_reason,
+            before=before,
+            after=after,
+        )
+    event_record(
+        kind="portfolio.customer_changed",
+        subject=locked,
+        actor=actor,
+        data={"before": before, "after": after},
+    )
+    customer.protected_reason, customer.protected_since, customer.time_zone = (
+        locked.protected_reason,
+        locked.protected_since,
+        locked.time_zone,
     )
     return locked
