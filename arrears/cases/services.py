@@ -977,3 +977,11 @@ def customer_update(
         locked.time_zone,
     )
     return locked
+
+
+def promises_settle_after_import(*, batch: Any) -> PromiseCounts | None:
+    """After a payments file is loaded, settle the promises of the accounts it paid, at once
+    rather than at the next end of day (a kept promise leaves the queue the same hour)."""
+    if batch is None or batch.kind != "payments" or batch.status != "done":
+        return None
+    return promises_settle(account_ids_from_batch=batch.pk)

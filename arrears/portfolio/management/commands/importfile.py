@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from arrears.cases.services import promises_settle_after_import
 from arrears.portfolio.importing.messages import render_message
 from arrears.portfolio.models import ImportKind, ImportStatus
 from arrears.portfolio.selectors import import_row_errors
@@ -54,6 +55,7 @@ class Command(BaseCommand):
                 )
             except PortfolioError as exc:
                 raise CommandError(str(exc)) from exc
+        promises_settle_after_import(batch=batch)
         table = Table(title=f"import batch #{batch.pk}: {batch.filename}")
         table.add_column("")
         table.add_column("", justify="right")

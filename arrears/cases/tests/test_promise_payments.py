@@ -1,0 +1,48 @@
+"""A payments file kept a promise: settled as soon as the file is loaded, by the worker."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from arrears.accounts.models import Role
+from arrears.cases.models import CaseEvent, PromiseStatus
+from arrears.cases.services import promise_make
+from arrears.portfolio.models import Creditor
+from arrears.portfolio.services import import_batch_submit
+from arrears.tests.factories import AccountFactory, CaseFactory, ProductFactory, UserFactory
+from arrears.tests.worker import run_queued_jobs
+
+SH = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_payments_import_keeps_the_promise_it_covers(tmp_path: Path) -> None:
+    collector = UserFactory(username="alice", role=Role.COLLECTOR)
+    account = AccountFactory(account_no="DB2026000001", product=ProductFactory())
+    case = CaseFactory(account=account, assigned_collector=collector, bucket_group="M2")
+    now = dt.datetime.now(tz=SH)
+    promise = promise_make(
+        case=case, actor=collector, amount_fen=100_000, due_at=now + dt.timedelta(days=2), now=now
+    )
+    # Made ten minutes ago; paid five minutes ago (file times are Beijing time).
+    type(promise).objects.filter(pk=promise.pk).update(created_at=now - dt.timedelta(minutes=10))
+    paid_at = (now - dt.timedelta(minutes=5)).strftime("%Y-%m-%d %H:%M:%S")
+    path = tmp_path / "p.csv"
+    path.write_text(
+        f"账号,流水号,还款时间,还款金额,渠道,冲正原流水号\nDB2026000001,P1,{paid_at},1000.00,代扣,\n"
+    )
+
+    batch = import_batch_submit(
+        creditor=Creditor.objects.get(code="DEMOBANK"), kind="payments", filename="p.csv", source=path
+    )
+    run_queued_jobs()
+
+    batch.refresh_from_db()
+    promise.refresh_from_db()
+    assert batch.status == "done"
+    assert (promise.status, promise.paid_fen) == (PromiseStatus.KEPT, 100_000)
+    assert CaseEvent.objects.filter(case=case, kind="promise_kept", to_value="KP").count() == 1
