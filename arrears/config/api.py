@@ -7,6 +7,8 @@ from ninja import NinjaAPI
 from arrears.accounts.auth import ApiAuth
 from arrears.accounts.throttling import TokenRateThrottle, UserRateThrottle
 from arrears.cases.api import router as cases_router
+from arrears.cases.api_work import router as work_router
+from arrears.compliance.api import router as compliance_router
 from arrears.delinquency.api import router as delinquency_router
 from arrears.portfolio.api import router as portfolio_router
 
@@ -22,4 +24,6 @@ api = NinjaAPI(
 )
 api.add_router("/", portfolio_router)
 api.add_router("/", cases_router)
+api.add_router("/", work_router)
 api.add_router("/", delinquency_router)
+api.add_router("/", compliance_router)
