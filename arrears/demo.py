@@ -25,8 +25,15 @@ from django.conf import settings
 from arrears import simulator
 from arrears.accounts.models import Agency, Role, Team, User
 from arrears.accounts.services import agency_get_or_create, team_get_or_create, user_create
-from arrears.cases.models import Case, CaseStatus
-from arrears.cases.services import assignment_rule_set
+from arrears.cases.models import Activity, Case, CaseStatus
+from arrears.cases.services import (
+    ContactRefused,
+    WorkRefused,
+    action_codes_ensure_defaults,
+    activity_log,
+    assignment_rule_set,
+    hold_place,
+)
 from arrears.delinquency.services import eod_run, last_completed_date
 from arrears.portfolio.models import ImportBatch, ImportKind, ImportStatus, ProductKind
 from arrears.portfolio.services import creditor_add, import_file, product_add
@@ -69,6 +76,7 @@ USERS: tuple[tuple[str, str, str | None, str | None, str], ...] = (
     ("amy", Role.COLLECTOR, "EAST", None, "艾米"),
     ("bob", Role.COLLECTOR, "WEST", None, "鲍勃"),
     ("agnes", Role.AGENCY_USER, None, "AG1", "安妮丝"),
+    ("cora", Role.COMPLIANCE_OFFICER, None, None, "柯合规"),
 )
 # Early buckets go to the east team (alice, amy), later ones to the west team (bob); the batch
 # deals new cases round-robin within the team.
@@ -126,6 +134,7 @@ def build_demo(
         )
     _rules(say)
     _end_of_day(as_of, history_days, today or as_of, say)
+    _workspace(users, say)
     say("done")
     return [(username, users[username].role) for username, *_rest in USERS]
 
@@ -259,3 +268,75 @@ def _end_of_day(as_of: dt.date, history_days: int, today: dt.date, say: _Say) ->
         f"cases: {open_cases.count():,} open ({open_cases.filter(assigned_collector__isnull=True).count():,}"
         f" unassigned), {Case.objects.filter(status=CaseStatus.CLOSED).count():,} closed"
     )
+
+
+# The collectors' last two days, logged through the real services (so the guard judges
+# each call): a few attempts per case, some promises, a dispute.
+WORKSPACE_CASES_PER_COLLECTOR = 40
+# (days ago, local hour, minute, action code)
+WORKSPACE_SCRIPT = (
+    ((1, 9, 20, "NA"), (1, 15, 5, "RPC")),
+    ((1, 10, 40, "NA"), (1, 16, 30, "NA"), (0, 9, 10, "BUSY")),
+    ((1, 11, 15, "PTP"),),
+    ((2, 14, 0, "RPC"), (1, 14, 45, "PTP")),
+)
+
+
+def _workspace(users: dict[str, User], say: _Say) -> None:
+    """Some work on the collectors' cases, once (nothing is added when activities exist)."""
+    if Activity.objects.exists():
+        say("workspace: activities already logged")
+        return
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone
+
+    action_codes_ensure_defaults()
+    zone = ZoneInfo("Asia/Shanghai")
+    now = timezone.now()
+    logged = denied = 0
+    for username in ("alice", "amy", "bob"):
+        collector = users[username]
+        cases = (
+            Case.objects.filter(assigned_collector=collector)
+            .exclude(status=CaseStatus.CLOSED)
+            .select_related("customer", "account")
+            .order_by("pk")[:WORKSPACE_CASES_PER_COLLECTOR]
+        )
+        for number, case in enumerate(cases):
+            point = case.customer.contact_points.filter(owner_role="self", kind="mobile").first()
+            if point is None:
+                continue
+            if number == 7:
+                hold_place(case=case, actor=collector, kind="dispute", reason="客户称金额有误，已提交核实")
+                continue
+            for days_ago, hour, minute, code in WORKSPACE_SCRIPT[number % len(WORKSPACE_SCRIPT)]:
+                local = (now.astimezone(zone) - dt.timedelta(days=days_ago)).replace(
+                    hour=hour, minute=minute, second=0, microsecond=0
+                )
+                if local > now:
+                    continue
+                promise = code == "PTP"
+                try:
+                    activity_log(
+                        case=case,
+                        actor=collector,
+                        channel="call",
+                        contact_point=point,
+                        direction="outbound",
+                        started_at=local,
+                        connected=code in ("RPC", "PTP"),
+                        right_party=code in ("RPC", "PTP"),
+                        action_code=code,
+                        notes="客户答应尽快还款" if promise else "",
+                        promise_amount_fen=min(case.account.principal_fen, 200_000) if promise else None,
+                        promise_due_at=(now + dt.timedelta(days=1))
+                        .astimezone(zone)
+                        .replace(hour=18, minute=0, second=0, microsecond=0)
+                        if promise
+                        else None,
+                    )
+                    logged += 1
+                except (ContactRefused, WorkRefused):
+                    denied += 1
+    say(f"workspace: {logged} activities logged, {denied} refused by the guard or the checks")

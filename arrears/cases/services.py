@@ -985,3 +985,17 @@ def promises_settle_after_import(*, batch: Any) -> PromiseCounts | None:
     if batch is None or batch.kind != "payments" or batch.status != "done":
         return None
     return promises_settle(account_ids_from_batch=batch.pk)
+
+
+def action_codes_ensure_defaults() -> int:
+    """Create any default action code that is missing (admins' edits to existing ones are
+    kept). Returns how many were created. Safe to re-run."""
+    from arrears.cases.action_codes import DEFAULT_ACTION_CODES
+
+    created = 0
+    for order, item in enumerate(DEFAULT_ACTION_CODES):
+        _, made = ActionCode.objects.get_or_create(
+            code=item.code, defaults={**item._asdict(), "sort_order": (order + 1) * 10}
+        )
+        created += made
+    return created

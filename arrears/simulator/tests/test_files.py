@@ -17,7 +17,7 @@ import phonenumbers
 import pytest
 
 from arrears.accounts.models import Role, User
-from arrears.cases.models import Case, CaseStatus
+from arrears.cases.models import Activity, Case, CaseStatus
 from arrears.delinquency.models import AccountState, EodRun
 from arrears.demo import DEMO_PASSWORD, build_demo, demo_delinquent_accounts
 from arrears.portfolio.importing import rows as row_parsers
@@ -420,6 +420,7 @@ def test_build_demo_creates_users_book_history_and_cases_and_can_run_again(
         ("amy", "collector"),
         ("bob", "collector"),
         ("agnes", "agency_user"),
+        ("cora", "compliance_officer"),
     ]
     users = {user.username: user for user in User.objects.select_related("team", "agency")}
     assert all(users[name].check_password(DEMO_PASSWORD) for name, _role in logins)
@@ -461,6 +462,12 @@ def test_build_demo_creates_users_book_history_and_cases_and_can_run_again(
         ("M4+", "WEST", "bob"),
     }
     assert "end of day 2026-11-22" in out.getvalue()
+    # The collectors' recent work went through the guard: every outbound call has its decision.
+    activities = Activity.objects.all()
+    assert activities.exists(), out.getvalue()
+    assert not activities.filter(decision__isnull=True).exists()
+    assert set(activities.values_list("decision__allowed", flat=True)) == {True}
+    logged = activities.count()
 
     again = io.StringIO()
     written = {path.name: path.stat().st_mtime_ns for path in (tmp_path / "demo").glob("*.csv")}
@@ -469,12 +476,14 @@ def test_build_demo_creates_users_book_history_and_cases_and_can_run_again(
         == logins
     )
 
-    assert User.objects.count() == 7
+    assert User.objects.count() == 8
     assert ImportBatch.objects.count() == 6
     assert EodRun.objects.count() == 40
     assert "demobank-150-2026-11-23 files already imported" in again.getvalue()
     assert {path.name: path.stat().st_mtime_ns for path in (tmp_path / "demo").glob("*.csv")} == written
     assert "already run up to 2026-11-22" in again.getvalue()
+    assert "workspace: activities already logged" in again.getvalue()
+    assert Activity.objects.count() == logged
 
 
 @pytest.mark.django_db
