@@ -46,3 +46,29 @@ def test_a_payments_import_keeps_the_promise_it_covers(tmp_path: Path) -> None:
     assert batch.status == "done"
     assert (promise.status, promise.paid_fen) == (PromiseStatus.KEPT, 100_000)
     assert CaseEvent.objects.filter(case=case, kind="promise_kept", to_value="KP").count() == 1
+
+
+def test_promises_are_settled_every_ten_minutes_by_the_worker() -> None:
+    from procrastinate.contrib.django import app
+
+    periodic = {task.periodic_id: task for task in app.periodic_registry.periodic_tasks.values()}
+    assert periodic["promises-settle"].cron == "*/10 * * * *"
+    assert periodic["promises-settle"].task.name == "cases.promises_settle"
+
+
+@pytest.mark.django_db
+def test_the_periodic_task_breaks_a_promise_past_its_time() -> None:
+    from arrears.cases.tasks import promises_settle_task
+
+    collector = UserFactory(username="alice", role=Role.COLLECTOR)
+    case = CaseFactory(account=AccountFactory(), assigned_collector=collector, bucket_group="M2")
+    now = dt.datetime.now(tz=SH)
+    promise = promise_make(
+        case=case, actor=collector, amount_fen=100_000, due_at=now + dt.timedelta(hours=1), now=now
+    )
+    type(promise).objects.filter(pk=promise.pk).update(due_at=now - dt.timedelta(minutes=1))
+
+    promises_settle_task(timestamp=int(now.timestamp()))
+
+    promise.refresh_from_db()
+    assert (promise.status, promise.paid_fen) == (PromiseStatus.BROKEN, 0)
