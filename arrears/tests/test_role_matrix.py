@@ -189,6 +189,47 @@ def test_api_endpoints(client: Client, world: World, role: str) -> None:
     assert client.get("/api/v1/openapi.json", headers=headers).status_code == 200
 
 
+# Who may log work on a case they see: its collector, its team's leader, managers; QA, the
+# compliance officer and the creditor's viewer only read.
+WORKERS = MANAGERS | {"team_leader", "collector"}
+
+
+@pytest.mark.usefixtures("action_codes")
+@pytest.mark.parametrize("role", ROLES)
+def test_work_endpoints(client: Client, world: World, role: str) -> None:
+    from arrears.cases.models import Activity, CaseHold
+    from arrears.tests.factories import ContactPointFactory
+
+    target = world.cases["alice"]
+    point = ContactPointFactory(customer=target.customer)
+    headers = _bearer(world.users[role], role)
+    expected = (201 if role in WORKERS else 403) if "alice" in VISIBLE[role] else 404
+    logged = client.post(
+        f"/api/v1/cases/{target.pk}/activities",
+        {
+            "channel": "call",
+            "contact_point_id": point.pk,
+            "direction": "outbound",
+            "started_at": "2026-11-20T10:00:00+08:00",
+            "connected": False,
+            "right_party": False,
+            "action_code": "NA",
+        },
+        content_type="application/json",
+        headers=headers,
+    )
+    assert logged.status_code == expected, (role, logged.status_code, logged.content)
+    held = client.post(
+        f"/api/v1/cases/{target.pk}/holds",
+        {"kind": "complaint", "reason": "客户投诉"},
+        content_type="application/json",
+        headers=headers,
+    )
+    assert held.status_code == expected, (role, held.status_code)
+    written = 1 if expected == 201 else 0
+    assert (Activity.objects.count(), CaseHold.objects.count()) == (written, written)
+
+
 def test_anonymous_gets_nothing(client: Client, world: World) -> None:
     for path in ("/", "/accounts/", "/cases/", f"/cases/{world.cases['alice'].pk}/", "/imports/", "/eod/"):
         response = client.get(path)
