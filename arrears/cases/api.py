@@ -254,3 +254,90 @@ def case_assignment(request: HttpRequest, case_id: int, payload: AssignmentIn) -
             overdue_fen=state.overdue_fen if state else None,
         ),
     )
+
+
+# --- the work queue (arrears/cases/queue.py) ---------------------------------------------------------
+
+from arrears.cases import queue  # noqa: E402  (this section was added on its own, at the end)
+
+
+class QueueReasonOut(Schema):
+    code: str
+    text: str
+
+
+class QueueItemOut(Schema):
+    case_id: int
+    account_no: str
+    customer_name: str
+    bucket_group: str
+    points: int
+    held: bool
+    from_team_queue: bool
+    overdue_fen: int | None
+    followup_due_at: dt.datetime | None
+    claimed_until: dt.datetime | None
+    reasons: list[QueueReasonOut]
+
+
+class QueueOut(Schema):
+    items: list[QueueItemOut]
+
+
+class QueueNextOut(Schema):
+    case_id: int
+    reasons: list[QueueReasonOut]
+    claimed_until: dt.datetime | None
+
+
+def _reasons_out(reasons: list[Any]) -> list[QueueReasonOut]:
+    return [QueueReasonOut(code=reason.code, text=reason.text) for reason in reasons]
+
+
+@router.get(
+    "/queue",
+    response={200: QueueOut, 403: CaseErrorOut},
+    summary="Your work queue, highest priority first, each case with the reasons for its place",
+)
+def queue_get(request: HttpRequest) -> Status[Any]:
+    if not queue.user_has_queue(request.user):
+        return Status(403, CaseErrorOut(detail=_("只有催收员和外访员有工作队列。")))
+    rows = queue.queue_for_collector(user=request.user)
+    return Status(
+        200,
+        QueueOut(
+            items=[
+                QueueItemOut(
+                    case_id=row.case_id,
+                    account_no=row.account_no,
+                    customer_name=row.customer_name,
+                    bucket_group=row.bucket_group,
+                    points=row.points,
+                    held=row.held,
+                    from_team_queue=row.from_pool,
+                    overdue_fen=row.overdue_fen,
+                    followup_due_at=row.followup_due_at,
+                    claimed_until=row.claimed_until,
+                    reasons=_reasons_out(row.reasons),
+                )
+                for row in rows
+            ]
+        ),
+    )
+
+
+@router.post(
+    "/queue/next",
+    response={200: QueueNextOut, 204: None, 403: CaseErrorOut},
+    summary="Take the next case from your queue (204 when nothing is left to hand out)",
+)
+def queue_next(request: HttpRequest) -> Status[Any]:
+    if not queue.user_has_queue(request.user):
+        return Status(403, CaseErrorOut(detail=_("只有催收员和外访员有工作队列。")))
+    row = queue.queue_claim_next(user=request.user)  # type: ignore[arg-type]
+    if row is None:
+        return Status(204, None)
+    return Status(
+        200,
+        QueueNextOut(case_id=row.case_id, reasons=_reasons_out(row.reasons), claimed_until=row.claimed_until),
+    )

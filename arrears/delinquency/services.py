@@ -8,7 +8,8 @@ its `EodStep` row, so a step is either wholly done or not at all:
                A full run consumes the queue and works on every account.
 - ``compute``  the arithmetic of `engine.compute` for the work set; bucket transitions for
                accounts whose bucket changed; the new state upserted where it differs.
-- ``cases``    open, escalate and close cases of the recomputed accounts (`cases.services`).
+- ``cases``    open, escalate and close cases of the recomputed accounts (`cases.services`),
+               and refresh their SLA follow-up due times (`cases.queue`).
 - ``assign``   give unassigned open cases to collectors round-robin.
 - ``book``     accounts and balances per bucket on D.
 - ``snapshot`` on a month end: the delinquent accounts and the roll rates from the previous one.
@@ -34,6 +35,7 @@ from django.db import connection, transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
 
+from arrears.cases.queue import cases_refresh_followup_due
 from arrears.cases.services import cases_assign_unassigned, cases_follow_delinquency
 from arrears.delinquency import engine
 from arrears.delinquency.messages import refusal_text
@@ -384,6 +386,9 @@ def _step_cases(cur: Any, run: EodRun) -> int:
         {"d": run.business_date, "run": run.pk},
     )
     counts = cases_follow_delinquency(business_date=run.business_date, signals_table="case_signals")
+    # The SLA monitor's follow-up due times of the cases just moved, opened or re-balanced
+    # (idempotent: a restarted step writes nothing twice). Not counted in the step's rows.
+    cases_refresh_followup_due(signals_table="case_signals")
     return counts.total
 
 
