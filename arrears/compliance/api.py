@@ -19,6 +19,7 @@ from ninja import Field, Query, Router, Schema, Status
 from arrears.accounts.models import Role, User
 from arrears.cases import selectors as case_selectors
 from arrears.compliance import selectors
+from arrears.compliance.forms import PROBLEM_TEXTS
 from arrears.compliance.inputs import Channel, Message, Visit
 from arrears.compliance.messages import reason_text
 from arrears.compliance.models import Decision, DecisionPurpose
@@ -209,16 +210,7 @@ def _decision_out(decision: Decision) -> DecisionOut:
 
 
 def _problem_text(code: str) -> str:
-    texts = {
-        "unknown": _("未知参数"),
-        "missing": _("缺少此参数"),
-        "not_a_number": _("须为不小于 0 的整数"),
-        "not_a_time": _("须为 HH:MM 格式的时间"),
-        "not_words": _("须为至少一个非空词语的列表"),
-        "unknown_pack": _("未知的策略包"),
-        "empty": _("至少选择一个策略包"),
-    }
-    return texts.get(code, code)
+    return str(PROBLEM_TEXTS.get(code, code))
 
 
 def _problems(refusal: PackParamsRefused, detail: str) -> ProblemsOut:

@@ -17,4 +17,5 @@ urlpatterns = [
     path("", include("arrears.delinquency.urls")),
     path("", include("arrears.accounts.urls")),
     path("", include("arrears.audit.urls")),
+    path("", include("arrears.compliance.urls")),
 ]
