@@ -744,16 +744,22 @@ SELECT status, count(*) FROM settled GROUP BY status
 
 
 def promises_settle(
-    *, now: dt.datetime | None = None, account_ids_from_batch: int | None = None
+    *,
+    now: dt.datetime | None = None,
+    account_ids_from_batch: int | None = None,
+    business_date: dt.date | None = None,
 ) -> PromiseCounts:
-    """Set open promises kept (KP), partial or broken (BP) from the payments, set-based.
+    """Set open promises kept (KP), partial or broken (BP) from the payments up to `now`,
+    set-based.
 
-    Called by the end-of-day batch and after a payments file is loaded (then only for the
-    accounts in that batch). Safe to re-run: only open promises change, once.
+    Called by the end-of-day batch (with `now` at the end of its business date), every ten
+    minutes by the worker, and after a payments file is loaded (then only for the accounts in
+    that batch). Safe to re-run: only open promises change, once.
     """
     now = now or timezone.now()
     scope = ""
-    params: dict[str, Any] = {"now": now, "business_date": now.astimezone(ZoneInfo(DEFAULT_ZONE)).date()}
+    day = business_date or now.astimezone(ZoneInfo(DEFAULT_ZONE)).date()
+    params: dict[str, Any] = {"now": now, "business_date": day}
     if account_ids_from_batch is not None:
         scope = "AND c.account_id IN (SELECT account_id FROM portfolio_payment WHERE batch_id = %(batch)s)"
         params["batch"] = account_ids_from_batch

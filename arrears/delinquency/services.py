@@ -9,7 +9,8 @@ its `EodStep` row, so a step is either wholly done or not at all:
 - ``compute``  the arithmetic of `engine.compute` for the work set; bucket transitions for
                accounts whose bucket changed; the new state upserted where it differs.
 - ``cases``    open, escalate and close cases of the recomputed accounts (`cases.services`),
-               and refresh their SLA follow-up due times (`cases.queue`).
+               refresh their SLA follow-up due times (`cases.queue`), and settle promises
+               against the payments up to the end of D (kept / partial / broken).
 - ``assign``   give unassigned open cases to collectors round-robin.
 - ``book``     accounts and balances per bucket on D.
 - ``snapshot`` on a month end: the delinquent accounts and the roll rates from the previous one.
@@ -26,17 +27,19 @@ import datetime as dt
 import os
 import signal
 import time
+import zoneinfo
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
 
 from arrears.cases.queue import cases_refresh_followup_due
-from arrears.cases.services import cases_assign_unassigned, cases_follow_delinquency
+from arrears.cases.services import cases_assign_unassigned, cases_follow_delinquency, promises_settle
 from arrears.delinquency import engine
 from arrears.delinquency.messages import refusal_text
 from arrears.delinquency.models import EodRun, EodStep, RunMode, RunState, StepState
@@ -389,6 +392,12 @@ def _step_cases(cur: Any, run: EodRun) -> int:
     # The SLA monitor's follow-up due times of the cases just moved, opened or re-balanced
     # (idempotent: a restarted step writes nothing twice). Not counted in the step's rows.
     cases_refresh_followup_due(signals_table="case_signals")
+    # Promises judged as of the end of D (payments after it wait for the next run), or now
+    # when the run is late in the same day. Not counted in the step's rows either.
+    end_of_day = dt.datetime.combine(
+        run.business_date + dt.timedelta(days=1), dt.time(0), zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    )
+    promises_settle(now=min(end_of_day, timezone.now()), business_date=run.business_date)
     return counts.total
 
 

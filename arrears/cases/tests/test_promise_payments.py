@@ -72,3 +72,38 @@ def test_the_periodic_task_breaks_a_promise_past_its_time() -> None:
 
     promise.refresh_from_db()
     assert (promise.status, promise.paid_fen) == (PromiseStatus.BROKEN, 0)
+
+
+@pytest.mark.django_db
+def test_the_end_of_day_batch_breaks_promises_due_that_day_only() -> None:
+    from arrears.delinquency.services import eod_run
+    from arrears.delinquency.tests.books import ensure_calendar
+
+    ensure_calendar()
+    collector = UserFactory(username="alice", role=Role.COLLECTOR)
+    case = CaseFactory(account=AccountFactory(), assigned_collector=collector, bucket_group="M2")
+    made = dt.datetime(2026, 11, 19, 10, 0, tzinfo=SH)
+    due_on_d = promise_make(
+        case=case,
+        actor=collector,
+        amount_fen=100_000,
+        due_at=dt.datetime(2026, 11, 20, 18, 0, tzinfo=SH),
+        now=made,
+    )
+    due_after = promise_make(
+        case=case,
+        actor=collector,
+        amount_fen=100_000,
+        due_at=dt.datetime(2026, 11, 21, 18, 0, tzinfo=SH),
+        now=made,
+    )
+    # The second promise superseded the first (PTP2); reopen the first to test both at once.
+    type(due_on_d).objects.filter(pk=due_on_d.pk).update(status="open", resolved_at=None)
+
+    eod_run(business_date=dt.date(2026, 11, 20))
+
+    due_on_d.refresh_from_db()
+    due_after.refresh_from_db()
+    assert (due_on_d.status, due_after.status) == (PromiseStatus.BROKEN, PromiseStatus.OPEN)
+    event = CaseEvent.objects.get(case=case, kind="promise_broken")
+    assert (event.business_date, event.to_value) == (dt.date(2026, 11, 20), "BP")
