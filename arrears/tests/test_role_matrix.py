@@ -95,6 +95,9 @@ VISIBLE = {
     "creditor_viewer": {"other"},
 }
 MANAGERS = {"admin", "supervisor"}
+# Who works a queue ("next case"), and who reads the SLA report (a team leader: their team's).
+QUEUE_ROLES = {"collector", "field_collector"}
+SLA_ROLES = {"admin", "supervisor", "team_leader"}
 
 
 def expected_pages(role: str) -> dict[str, int]:
@@ -104,11 +107,16 @@ def expected_pages(role: str) -> dict[str, int]:
         seen = label in VISIBLE[role]
         expectations[f"/cases/{{{label}}}/"] = 200 if seen else 404
         expectations[f"/accounts/{{{label}:account}}/"] = 200 if seen else 404
+        # The case page's htmx parts: the searched history and the live contact statuses.
+        expectations[f"/cases/{{{label}}}/history/"] = 200 if seen else 404
+        expectations[f"/cases/{{{label}}}/statuses/"] = 200 if seen else 404
     managers = role in MANAGERS
     expectations["/imports/"] = 200 if managers else 403
     expectations["/imports/{batch}/"] = 200 if managers else 403
     expectations["/imports/{batch}/errors.csv"] = 200 if managers else 403
     expectations["/eod/"] = 200 if managers else 403
+    expectations["/cases/queue/"] = 200 if role in QUEUE_ROLES else 403
+    expectations["/cases/sla/"] = 200 if role in SLA_ROLES else 403
     return expectations
 
 
@@ -185,6 +193,20 @@ def test_api_endpoints(client: Client, world: World, role: str) -> None:
     expected = 200 if role in MANAGERS | {"team_leader"} else 403
     assert assigned.status_code == expected, (role, assigned.status_code)
 
+    queue = client.get("/api/v1/queue", headers=headers)
+    assert queue.status_code == (200 if role in QUEUE_ROLES else 403), (role, queue.status_code)
+    if role in QUEUE_ROLES:
+        assert {item["case_id"] for item in queue.json()["items"]} == {
+            world.cases[label].pk for label in VISIBLE[role]
+        }
+    claimed_before = Case.objects.filter(claimed_by__isnull=False).count()
+    taken = client.post("/api/v1/queue/next", headers=headers)
+    assert taken.status_code == (200 if role in QUEUE_ROLES else 403), (role, taken.status_code)
+    if role in QUEUE_ROLES:
+        assert taken.json()["case_id"] in {world.cases[label].pk for label in VISIBLE[role]}
+    else:
+        assert Case.objects.filter(claimed_by__isnull=False).count() == claimed_before
+
     # The schema is the same for everyone and names no objects.
     assert client.get("/api/v1/openapi.json", headers=headers).status_code == 200
 
@@ -230,12 +252,53 @@ def test_work_endpoints(client: Client, world: World, role: str) -> None:
     assert (Activity.objects.count(), CaseHold.objects.count()) == (written, written)
 
 
+@pytest.mark.usefixtures("action_codes")
+@pytest.mark.parametrize("role", ROLES)
+def test_case_page_forms(client: Client, world: World, role: str) -> None:
+    """The case page's forms (htmx) follow the same matrix as the work endpoints; a worker
+    gets the changed panels back (200)."""
+    from arrears.cases.models import Activity, CaseHold
+    from arrears.tests.factories import ContactPointFactory
+
+    target = world.cases["alice"]
+    point = ContactPointFactory(customer=target.customer)
+    client.force_login(world.users[role])
+    expected = (200 if role in WORKERS else 403) if "alice" in VISIBLE[role] else 404
+    logged = client.post(
+        f"/cases/{target.pk}/activities/",
+        {
+            "channel": "call",
+            "contact_point": point.pk,
+            "direction": "outbound",
+            "started_at": "2026-11-20T10:00",
+            "action_code": "NA",
+        },
+    )
+    assert logged.status_code == expected, (role, logged.status_code)
+    held = client.post(f"/cases/{target.pk}/holds/", {"kind": "complaint", "reason": "客户投诉"})
+    assert held.status_code == expected, (role, held.status_code)
+    protected = client.post(f"/cases/{target.pk}/protection/", {"protected_reason": "illness"})
+    assert protected.status_code == expected, (role, protected.status_code)
+    written = 1 if expected == 200 else 0
+    assert (Activity.objects.count(), CaseHold.objects.count()) == (written, written)
+    target.customer.refresh_from_db()
+    assert target.customer.protected_reason == ("illness" if written else "")
+
+
 def test_anonymous_gets_nothing(client: Client, world: World) -> None:
-    for path in ("/", "/accounts/", "/cases/", f"/cases/{world.cases['alice'].pk}/", "/imports/", "/eod/"):
+    pages = ("/", "/accounts/", "/cases/", f"/cases/{world.cases['alice'].pk}/", "/imports/", "/eod/")
+    for path in (*pages, "/cases/queue/", "/cases/sla/"):
         response = client.get(path)
         assert response.status_code == 302 and response["Location"].startswith("/login/"), path
-    for path in ("/api/v1/cases", "/api/v1/accounts", f"/api/v1/cases/{world.cases['alice'].pk}"):
+    for path in (
+        "/api/v1/cases",
+        "/api/v1/accounts",
+        f"/api/v1/cases/{world.cases['alice'].pk}",
+        "/api/v1/queue",
+    ):
         assert client.get(path).status_code == 401, path
+    assert client.post("/api/v1/queue/next").status_code == 401
+    assert client.post("/cases/queue/next/").status_code == 302
 
 
 def test_django_admin_is_for_admins_only(client: Client, world: World) -> None:

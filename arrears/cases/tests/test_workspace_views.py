@@ -17,10 +17,13 @@ from arrears.cases.models import Activity, CaseEvent, CaseEventKind, CaseHold, C
 from arrears.cases.services import hold_place, task_create
 from arrears.compliance.models import Decision
 from arrears.conftest import Book
+from arrears.delinquency.tests.books import ensure_calendar
 from arrears.portfolio.models import ContactPoint
 from arrears.tests.factories import ContactPointFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
+# Migrations seed the action codes and the calendar, but a transactional test's flush (the
+# browser tests) empties them for the tests after it.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("action_codes", "calendar")]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Tuesday 24 November 2026, a working day: 10:30 and 21:35 in Shanghai.
@@ -33,6 +36,11 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 def _reset_language():
     yield
     translation.deactivate()
+
+
+@pytest.fixture
+def calendar(db: None) -> None:
+    ensure_calendar()
 
 
 @pytest.fixture(autouse=True)
