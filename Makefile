@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 PORT ?= 8000
 
-.PHONY: install demo serve test test-fast lint types contracts audit-deps bench bench-import bench-eod db-start db-stop clean messages
+.PHONY: install demo serve test test-fast lint types contracts audit-deps bench bench-import bench-eod bench-queue db-start db-stop clean messages
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -47,14 +47,17 @@ contracts: install
 audit-deps: install
 	$(BIN)/pip-audit --strict --local --skip-editable --progress-spinner off
 
-# Both benchmarks (import, then end of day); each prints its figures. See bench/README.md.
-bench: bench-import bench-eod
+# The benchmarks (import, end of day, work queue); each prints its figures. See bench/README.md.
+bench: bench-import bench-eod bench-queue
 
 bench-import: install
 	$(BIN)/python bench/import_bench.py $(BENCH_ARGS)
 
 bench-eod: install
 	$(BIN)/python bench/eod_bench.py $(EOD_BENCH_ARGS)
+
+bench-queue: install
+	$(BIN)/python bench/queue_bench.py $(QUEUE_BENCH_ARGS)
 
 db-start: install
 	$(BIN)/arrears db start
