@@ -109,6 +109,15 @@ def test_a_collectors_day(transactional_db, action_codes, book, live_server, set
         assert promise.due_at == dt.datetime(2026, 11, 25, 18, 0, tzinfo=SHANGHAI)
         page.screenshot(path=SCREENSHOT, full_page=True)
 
+        # The history searches as one types (notes and action codes).
+        history = page.get_by_test_id("work-history")
+        expect(history).to_contain_text("联系被拦截")  # the refused attempt of last night
+        page.get_by_test_id("history-search").fill("六点")
+        expect(history.locator(".work-activity")).to_have_count(1)
+        expect(history).not_to_contain_text("联系被拦截")
+        page.get_by_test_id("history-search").fill("没有这句话")
+        expect(history.get_by_test_id("no-history")).to_have_text("没有匹配的记录")
+
         # Back in the queue, the case says its promise falls due today.
         page.goto(f"{live_server.url}/cases/queue/")
         row = page.locator(f'[data-testid="queue-row"][data-case="{case.pk}"]')
