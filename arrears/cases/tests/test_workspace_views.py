@@ -583,3 +583,6 @@ def test_workspace_pages_in_english(clock, client: Client, book: Book, phone: Co
     page = client.get(f"/cases/{book.case_alice.pk}/").content.decode()
 
     assert 'id="events-title">Case history</div>' in page
+    assert '<div class="card-header fw-semibold" id="log-title">Log a contact</div>' in page
+    assert '<span class="badge text-bg-danger fs-6" data-testid="status">Do not call now</span>' in page
+    assert "Allowed from: 2026-11-25 08:00 (customer's local time)" in page
