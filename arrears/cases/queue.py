@@ -169,93 +169,134 @@ _BUCKET_WEIGHT_SQL = (
     + " ELSE 0 END"
 )
 
-# `{candidates}` is the WHERE clause choosing the cases; `{claimable}` narrows it for "next case";
-# `{tail}` is the ORDER/LIMIT/locking clause. Deadline states: 2 missed, 1 due today, 0 neither.
+# Two levels, so that the account's state (the overdue amount, the last tie-breaker) is read only
+# for the cases that reach the top, not for every candidate. The inner query scores every
+# candidate (`{candidates}`, narrowed by `{inner_filter}` for "next case") and hands them over
+# sorted by (held, points); the outer query joins the case again (the row "next case" locks,
+# re-checked by `{outer_filter}`) and the state, and an incremental sort orders each group of
+# equal points by amount, so with a LIMIT only the first groups are ever joined.
+# Deadline states: 2 missed, 1 due today, 0 neither.
 _QUEUE_SQL = """
-SELECT c.id, c.assigned_collector_id IS NULL AS from_pool, c.bucket_group, c.last_activity_at,
-       c.followup_due_at, c.claimed_by_id, c.claimed_until, s.overdue_fen,
-       promise.due_at AS promise_due_at, promise.amount_fen AS promise_fen,
-       task.due_at AS task_due_at, task.kind AS task_kind,
-       f.held, d.first_contact, d.contact_check, d.followups,
-       score.points
-  FROM cases_case c
-  LEFT JOIN delinquency_accountstate s ON s.account_id = c.account_id
-  LEFT JOIN LATERAL (
-      SELECT p.due_at, p.amount_fen FROM cases_promise p
-       WHERE p.case_id = c.id AND p.status = 'open' AND p.due_at < %(end_of_today)s
-       ORDER BY p.due_at LIMIT 1
-  ) promise ON true
-  LEFT JOIN LATERAL (
-      SELECT t.due_at, t.kind FROM cases_task t
-       WHERE t.case_id = c.id AND t.done_at IS NULL AND t.due_at <= %(task_horizon)s
-       ORDER BY t.due_at LIMIT 1
-  ) task ON true
-  CROSS JOIN LATERAL (
-      SELECT c.status = 'on_hold'
-             OR EXISTS (SELECT 1 FROM cases_casehold h WHERE h.case_id = c.id AND h.released_at IS NULL)
-             -- Deceased and jail holds stop every case of the person; there are few, so the
-             -- customers holding them are read once per statement (a hashed subplan).
-             OR c.customer_id IN (SELECT o.customer_id FROM cases_casehold h JOIN cases_case o ON o.id = h.case_id
-                                   WHERE h.released_at IS NULL AND h.kind IN ('deceased', 'jail')) AS held
-  ) f
-  CROSS JOIN LATERAL (
-      SELECT
-        CASE WHEN c.last_activity_at IS NOT NULL OR c.opened_on IS NULL OR c.opened_on > %(first_hand_due)s THEN 0
-             WHEN EXISTS (SELECT 1 FROM cases_case e WHERE e.account_id = c.account_id AND e.id < c.id)
-                  THEN CASE WHEN c.opened_on <= %(later_hand_missed)s THEN 2
-                            WHEN c.opened_on <= %(later_hand_due)s THEN 1 ELSE 0 END
-             WHEN c.opened_on <= %(first_hand_missed)s THEN 2 ELSE 1 END AS first_contact,
-        CASE WHEN c.opened_on IS NULL OR c.opened_on < %(window_start)s OR c.opened_on > %(check_due)s THEN 0
-             WHEN EXISTS (
-                 SELECT 1 FROM portfolio_contactpoint cp
-                  WHERE cp.customer_id = c.customer_id AND cp.kind IN ('mobile', 'home', 'work')
-                    AND cp.is_valid AND NOT cp.do_not_contact
-                    AND NOT EXISTS (SELECT 1 FROM cases_activity a
-                                     WHERE a.case_id = c.id AND a.contact_point_id = cp.id))
-               OR c.last_activity_at IS NULL
-                  THEN CASE WHEN c.opened_on <= %(check_missed)s THEN 2 ELSE 1 END
-             ELSE 0 END AS contact_check,
-        CASE WHEN c.opened_on IS NULL OR c.opened_on < %(window_start)s OR c.opened_on > %(followups_due)s THEN 0
-             WHEN c.last_activity_at IS NULL
-               OR (SELECT count(*) FROM cases_activity a WHERE a.case_id = c.id AND a.connected) < %(followups)s
-                  THEN CASE WHEN c.opened_on <= %(followups_missed)s THEN 2 ELSE 1 END
-             ELSE 0 END AS followups
-      -- OFFSET 0 keeps these three evaluated once, not inlined twice more into the score.
-      OFFSET 0
-  ) d
-  CROSS JOIN LATERAL (
-      SELECT CASE WHEN promise.due_at IS NOT NULL THEN {w_promise} ELSE 0 END
-           + CASE WHEN task.due_at IS NOT NULL THEN {w_task} ELSE 0 END
-           + CASE WHEN c.followup_due_at <= %(now)s THEN {w_sla_overdue}
-                  WHEN c.followup_due_at <= %(end_of_today)s THEN {w_sla_today} ELSE 0 END
-           + CASE WHEN greatest(d.first_contact, d.contact_check, d.followups) = 2 THEN {w_new_missed}
-                  WHEN greatest(d.first_contact, d.contact_check, d.followups) = 1 THEN {w_new_today} ELSE 0 END
-           + CASE WHEN c.last_activity_at IS NULL THEN {w_never} ELSE 0 END
-           + {bucket} AS points
-  ) score
- WHERE c.status <> 'closed' AND ({candidates}) {claimable}
+SELECT q.*, s.overdue_fen{extra_columns}
+  FROM (
+    SELECT c.id, c.assigned_collector_id IS NULL AS from_pool, c.bucket_group, c.last_activity_at,
+           c.followup_due_at, c.claimed_by_id, c.claimed_until,
+           promise.due_at AS promise_due_at, promise.amount_fen AS promise_fen,
+           task.due_at AS task_due_at, task.kind AS task_kind,
+           f.held, d.first_contact, d.contact_check, d.followups,
+           score.points
+      FROM cases_case c
+      LEFT JOIN LATERAL (
+          SELECT p.due_at, p.amount_fen FROM cases_promise p
+           WHERE p.case_id = c.id AND p.status = 'open' AND p.due_at < %(end_of_today)s
+           ORDER BY p.due_at LIMIT 1
+      ) promise ON true
+      LEFT JOIN LATERAL (
+          SELECT t.due_at, t.kind FROM cases_task t
+           WHERE t.case_id = c.id AND t.done_at IS NULL AND t.due_at <= %(task_horizon)s
+           ORDER BY t.due_at LIMIT 1
+      ) task ON true
+      CROSS JOIN LATERAL (
+          SELECT c.status = 'on_hold'
+                 OR EXISTS (SELECT 1 FROM cases_casehold h WHERE h.case_id = c.id AND h.released_at IS NULL)
+                 -- Deceased and jail holds stop every case of the person; there are few, so the
+                 -- customers holding them are read once per statement (a hashed subplan).
+                 OR c.customer_id IN (SELECT o.customer_id FROM cases_casehold h
+                                        JOIN cases_case o ON o.id = h.case_id
+                                       WHERE h.released_at IS NULL AND h.kind IN ('deceased', 'jail')) AS held
+      ) f
+      CROSS JOIN LATERAL (
+          SELECT
+            CASE WHEN c.last_activity_at IS NOT NULL OR c.opened_on IS NULL
+                      OR c.opened_on > %(first_hand_due)s THEN 0
+                 WHEN EXISTS (SELECT 1 FROM cases_case e WHERE e.account_id = c.account_id AND e.id < c.id)
+                      THEN CASE WHEN c.opened_on <= %(later_hand_missed)s THEN 2
+                                WHEN c.opened_on <= %(later_hand_due)s THEN 1 ELSE 0 END
+                 WHEN c.opened_on <= %(first_hand_missed)s THEN 2 ELSE 1 END AS first_contact,
+            CASE WHEN c.opened_on IS NULL OR c.opened_on < %(window_start)s OR c.opened_on > %(check_due)s THEN 0
+                 WHEN EXISTS (
+                     SELECT 1 FROM portfolio_contactpoint cp
+                      WHERE cp.customer_id = c.customer_id AND cp.kind IN ('mobile', 'home', 'work')
+                        AND cp.is_valid AND NOT cp.do_not_contact
+                        AND NOT EXISTS (SELECT 1 FROM cases_activity a
+                                         WHERE a.case_id = c.id AND a.contact_point_id = cp.id))
+                   OR c.last_activity_at IS NULL
+                      THEN CASE WHEN c.opened_on <= %(check_missed)s THEN 2 ELSE 1 END
+                 ELSE 0 END AS contact_check,
+            CASE WHEN c.opened_on IS NULL OR c.opened_on < %(window_start)s
+                      OR c.opened_on > %(followups_due)s THEN 0
+                 WHEN c.last_activity_at IS NULL
+                   OR (SELECT count(*) FROM cases_activity a WHERE a.case_id = c.id AND a.connected) < %(followups)s
+                      THEN CASE WHEN c.opened_on <= %(followups_missed)s THEN 2 ELSE 1 END
+                 ELSE 0 END AS followups
+          -- OFFSET 0 keeps these three evaluated once, not inlined twice more into the score.
+          OFFSET 0
+      ) d
+      CROSS JOIN LATERAL (
+          SELECT CASE WHEN promise.due_at IS NOT NULL THEN {w_promise} ELSE 0 END
+               + CASE WHEN task.due_at IS NOT NULL THEN {w_task} ELSE 0 END
+               + CASE WHEN c.followup_due_at <= %(now)s THEN {w_sla_overdue}
+                      WHEN c.followup_due_at <= %(end_of_today)s THEN {w_sla_today} ELSE 0 END
+               + CASE WHEN greatest(d.first_contact, d.contact_check, d.followups) = 2 THEN {w_new_missed}
+                      WHEN greatest(d.first_contact, d.contact_check, d.followups) = 1 THEN {w_new_today}
+                      ELSE 0 END
+               + CASE WHEN c.last_activity_at IS NULL THEN {w_never} ELSE 0 END
+               + {bucket} AS points
+      ) score
+     WHERE c.status <> 'closed' AND ({candidates}) {inner_filter}
+     ORDER BY f.held, score.points DESC
+    OFFSET 0
+  ) q
+  JOIN cases_case c ON c.id = q.id
+  LEFT JOIN delinquency_accountstate s ON s.account_id = c.account_id{extra_joins}
+ WHERE true {outer_filter}
+ ORDER BY q.held, q.points DESC, s.overdue_fen DESC NULLS LAST, q.id
  {tail}
 """
 
-# The statement is cheap per row but has many parts: compiling it (JIT) would cost more than it saves.
+# The claim's statement is cheap per row but has many parts: should its estimated cost ever
+# pass jit_above_cost, compiling it would take longer than running it.
 _STATEMENT_SETTINGS = "SET LOCAL jit = off"
 
 _OWN = "c.assigned_collector_id = %(user)s"
 # The team's shared queue: open cases of the team nobody has been given (not agency cases).
 _POOL = "c.team_id = %(team)s AND c.assigned_collector_id IS NULL AND c.agency_id IS NULL"
-_CLAIMABLE = """
+# "Next case": not held, not leased, not worked in the last half hour unless something is due now.
+_CLAIMABLE_INNER = """
    AND NOT f.held
    AND (c.claimed_until IS NULL OR c.claimed_until <= %(now)s)
    AND (c.last_activity_at IS NULL OR c.last_activity_at < %(recent)s
         OR task.due_at IS NOT NULL OR promise.due_at <= %(task_horizon)s)
 """
-_ORDER = "ORDER BY f.held, score.points DESC, s.overdue_fen DESC NULLS LAST, c.id"
+# The same on the row being locked: if another claim changed it after this statement's snapshot,
+# PostgreSQL re-evaluates these against the new row version before locking it.
+_CLAIMABLE_OUTER = """
+   AND c.status <> 'closed' AND ({candidates})
+   AND (c.claimed_until IS NULL OR c.claimed_until <= %(now)s)
+   AND (c.last_activity_at IS NULL OR c.last_activity_at < %(recent)s
+        OR q.task_due_at IS NOT NULL OR q.promise_due_at <= %(task_horizon)s)
+"""
+_PAGE_COLUMNS = ", a.account_no, cu.name AS customer_name, u.username AS collector"
+_PAGE_JOINS = """
+  JOIN portfolio_account a ON a.id = c.account_id
+  JOIN portfolio_customer cu ON cu.id = c.customer_id
+  LEFT JOIN accounts_user u ON u.id = c.assigned_collector_id"""
 
 
-def _queue_sql(*, candidates: str, claimable: str, tail: str) -> str:
+def _queue_sql(
+    *,
+    candidates: str,
+    claim: bool = False,
+    tail: str = "",
+    extra_columns: str = "",
+    extra_joins: str = "",
+) -> str:
     return _QUEUE_SQL.format(
         candidates=candidates,
-        claimable=claimable,
+        inner_filter=_CLAIMABLE_INNER if claim else "",
+        outer_filter=_CLAIMABLE_OUTER.format(candidates=candidates) if claim else "",
+        extra_columns=extra_columns,
+        extra_joins=extra_joins,
         tail=tail,
         w_promise=W_PROMISE,
         w_task=W_TASK,
@@ -416,8 +457,8 @@ def queue_for_collector(
     """The collector's open cases (and their team's shared queue), highest priority first, each
     with the reasons for its place. Empty for anyone without a queue.
 
-    One statement: the ranking over the candidates (case_queue_idx, case_team_pool_idx), then
-    the account number and customer name for the `limit` rows shown.
+    One statement (`_QUEUE_SQL`): the candidates by case_queue_idx and case_team_pool_idx, the
+    state, account number and customer name joined only for the rows shown.
     """
     if not user_has_queue(user):
         return []
@@ -426,19 +467,22 @@ def queue_for_collector(
     candidates = _OWN
     if include_team_queue and user.team_id is not None:
         candidates = f"{_OWN} OR ({_POOL})"
-    ranked = _queue_sql(candidates=candidates, claimable="", tail=f"{_ORDER} LIMIT %(limit)s")
-    statement = f"""
-        WITH ranked AS MATERIALIZED ({ranked})
-        SELECT r.*, a.account_no, cu.name AS customer_name
-          FROM ranked r JOIN cases_case c ON c.id = r.id
-          JOIN portfolio_account a ON a.id = c.account_id
-          JOIN portfolio_customer cu ON cu.id = c.customer_id
-         ORDER BY r.held, r.points DESC, r.overdue_fen DESC NULLS LAST, r.id
-    """
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_STATEMENT_SETTINGS)
+    statement = _queue_sql(
+        candidates=candidates,
+        tail="LIMIT %(limit)s",
+        extra_columns=_PAGE_COLUMNS,
+        extra_joins=_PAGE_JOINS,
+    )
+    with connection.cursor() as cursor:
         cursor.execute(statement, {**_params(user=user, now=now), "limit": limit})
         return _rows(cursor, now=now)
+
+
+def _claim_statement(*, user: User, now: dt.datetime) -> tuple[str, dict[str, Any]]:
+    """The claim's one statement and its parameters (also what the benchmark EXPLAINs)."""
+    candidates = f"{_OWN} OR ({_POOL})" if user.team_id is not None else _OWN
+    statement = _queue_sql(candidates=candidates, claim=True, tail="LIMIT 1 FOR UPDATE OF c SKIP LOCKED")
+    return statement, _params(user=user, now=now)
 
 
 @transaction.atomic
@@ -457,15 +501,12 @@ def queue_claim_next(*, user: User, now: dt.datetime | None = None) -> QueueRow 
     if not user_has_queue(user):
         raise QueueRefused(_("只有催收员和外访员有工作队列。"))
     now = now or timezone.now()
-    candidates = f"{_OWN} OR ({_POOL})" if user.team_id is not None else _OWN
-    statement = _queue_sql(
-        candidates=candidates, claimable=_CLAIMABLE, tail=f"{_ORDER} LIMIT 1 FOR UPDATE OF c SKIP LOCKED"
-    )
+    statement, params = _claim_statement(user=user, now=now)
     with connection.cursor() as cursor:
         # A lease is worth no disk flush: after a crash the last few claims are simply gone,
         # together with their assignment and its event (one transaction), never half of them.
         cursor.execute(f"{_STATEMENT_SETTINGS}; SET LOCAL synchronous_commit = off")
-        cursor.execute(statement, _params(user=user, now=now))
+        cursor.execute(statement, params)
         rows = _rows(cursor, now=now)
     if not rows:
         return None
@@ -753,16 +794,10 @@ def _rows_for_ids(case_ids: list[int], *, now: dt.datetime, cutoffs: DeadlineCut
     if not case_ids:
         return []
     _today, _start, end_of_today = _local_day_bounds(now)
-    ranked = _queue_sql(candidates="c.id = ANY(%(ids)s)", claimable="", tail=_ORDER)
-    statement = f"""
-        WITH ranked AS MATERIALIZED ({ranked})
-        SELECT r.*, a.account_no, cu.name AS customer_name, u.username AS collector
-          FROM ranked r JOIN cases_case c ON c.id = r.id
-          JOIN portfolio_account a ON a.id = c.account_id
-          JOIN portfolio_customer cu ON cu.id = c.customer_id
-          LEFT JOIN accounts_user u ON u.id = c.assigned_collector_id
-         ORDER BY r.followup_due_at NULLS LAST, r.id
-    """
+    ranked = _queue_sql(
+        candidates="c.id = ANY(%(ids)s)", extra_columns=_PAGE_COLUMNS, extra_joins=_PAGE_JOINS
+    )
+    statement = f"SELECT * FROM ({ranked}) breach ORDER BY followup_due_at NULLS LAST, id"
     params = {
         "ids": case_ids,
         "user": None,
