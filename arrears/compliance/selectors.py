@@ -7,12 +7,15 @@ around the date) into a frozen `ContactInput`; the rules then never query anythi
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import phonenumbers
+from django.db import connection
 from phonenumbers import timezone as phone_timezone
 
 from arrears.cases.models import CUSTOMER_WIDE_HOLDS, Activity, Case, CaseHold
@@ -32,6 +35,7 @@ from arrears.compliance.inputs import (
 from arrears.compliance.models import CreditorPolicyPack, Decision, PolicyPackVersion
 from arrears.compliance.packs import DEFAULT_PACK_IDS, PACKS, Pack, pack_at_version
 from arrears.core.models import CalendarDay, DaySource
+from arrears.delinquency.models import AccountState
 from arrears.portfolio.models import ContactPoint as ContactPointRow
 from arrears.portfolio.models import OwnerRole as PortfolioOwnerRole
 
@@ -127,9 +131,18 @@ def debtor_zones(*, home_zone: str, point: ContactPointRow, pack_ids: Iterable[s
 def calendar_around(day: dt.date) -> Calendar:
     """The calendar from the day before to five weeks after: enough to move an
     allowed-from time past the longest holiday (Spring Festival, National Day)."""
-    rows = CalendarDay.objects.filter(
-        day__range=(day - dt.timedelta(days=1), day + dt.timedelta(days=35))
-    ).values_list("day", "is_working", "name", "source")
+    first, last = _calendar_range(day)
+    rows = CalendarDay.objects.filter(day__range=(first, last)).values_list(
+        "day", "is_working", "name", "source"
+    )
+    return _calendar_from_rows(rows)
+
+
+def _calendar_range(day: dt.date) -> tuple[dt.date, dt.date]:
+    return day - dt.timedelta(days=1), day + dt.timedelta(days=35)
+
+
+def _calendar_from_rows(rows: Iterable[tuple[dt.date, bool, str, str]]) -> Calendar:
     days_off, makeup, known = set(), set(), set()
     for when, is_working, name, source in rows:
         if source != DaySource.WEEKEND:
@@ -149,6 +162,10 @@ def _active_holds(case: Case) -> frozenset[Hold]:
     rows = CaseHold.objects.filter(released_at__isnull=True, case__customer_id=case.customer_id).values_list(
         "case_id", "kind"
     )
+    return _holds_from_rows(case, rows)
+
+
+def _holds_from_rows(case: Case, rows: Iterable[tuple[int, str]]) -> frozenset[Hold]:
     return frozenset(
         Hold(kind) for case_id, kind in rows if case_id == case.pk or kind in CUSTOMER_WIDE_HOLDS
     )
@@ -179,6 +196,117 @@ def _debtor_reachable(
     )
 
 
+# --- everything for one question in one round trip ---------------------------------------
+
+HISTORY_COLUMNS = (
+    "case_id",
+    "contact_point_id",
+    "channel",
+    "direction",
+    "connected",
+    "right_party",
+    "started_at",
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class GuardReads:
+    """What `guard_check` reads for one question: the creditor's packs at their latest
+    versions and the customer's history, holds, own phones and calendar slice."""
+
+    packs: tuple[Pack, ...]
+    # Activities of the customer in the HISTORY_DAYS before the contact, newest first.
+    history: list[dict[str, Any]]
+    self_phone_ids: set[int]
+    holds: frozenset[Hold]
+    calendar: Calendar
+    # The balance the end-of-day batch computed; None before its first run for the account.
+    outstanding_fen: int | None
+
+
+# started_at travels as microseconds since the epoch: psycopg's own timestamptz parsing
+# (through Django's time-zone loader) is Python code and was most of the read's cost.
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+# The delinquency engine's state of an account (its `delinquency` one-to-one), for the balance.
+_ACCOUNT_STATE_TABLE = AccountState._meta.db_table
+
+# Seven statements sent together (client-side binding allows several per execute), read back
+# with nextset(): one round trip instead of seven, which is most of the guard's latency.
+# Indexes: creditor_pack_unique, pack_version_unique, activity_customer_idx (customer,
+# started_at), the contact-point and hold foreign keys, the calendar's primary key.
+_GUARD_READS_SQL = f"""
+SELECT pack FROM {CreditorPolicyPack._meta.db_table} WHERE creditor_id = %(creditor)s ORDER BY pack;
+SELECT DISTINCT ON (pack) pack, version, params FROM {PolicyPackVersion._meta.db_table}
+ WHERE pack = ANY(%(known_packs)s) ORDER BY pack, version DESC;
+SELECT {", ".join(HISTORY_COLUMNS[:-1])}, (extract(epoch FROM started_at) * 1000000)::bigint
+  FROM {Activity._meta.db_table}
+ WHERE customer_id = %(customer)s AND started_at >= %(since)s AND started_at < %(at)s
+ ORDER BY started_at DESC, id DESC;
+SELECT id FROM {ContactPointRow._meta.db_table}
+ WHERE customer_id = %(customer)s AND owner_role = 'self' AND kind = ANY(%(phone_kinds)s)
+   AND is_valid AND NOT do_not_contact;
+SELECT h.case_id, h.kind FROM {CaseHold._meta.db_table} h JOIN {Case._meta.db_table} c ON c.id = h.case_id
+ WHERE h.released_at IS NULL AND c.customer_id = %(customer)s;
+SELECT day, is_working, name, source FROM {CalendarDay._meta.db_table} WHERE day BETWEEN %(first)s AND %(last)s;
+SELECT outstanding_fen FROM {_ACCOUNT_STATE_TABLE} WHERE account_id = %(account)s
+"""
+
+
+def guard_reads(*, case: Case, at: dt.datetime) -> GuardReads:
+    """Everything `contact_input_for` and the packs need for a question at `at`, in one
+    round trip; the same rows the ORM queries of `packs_for_creditor`,
+    `contact_input_for`, `_active_holds` and `calendar_around` read."""
+    zone = ZoneInfo(case.customer.time_zone or "Asia/Shanghai")
+    first, last = _calendar_range(at.astimezone(zone).date())
+    params: dict[str, Any] = {
+        "creditor": case.account.creditor_id,
+        "known_packs": list(PACKS),
+        "customer": case.customer_id,
+        "account": case.account_id,
+        "since": at - dt.timedelta(days=HISTORY_DAYS),
+        "at": at,
+        "phone_kinds": sorted(PHONE_KINDS),
+        "first": first,
+        "last": last,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_GUARD_READS_SQL, params)
+        chosen = [row[0] for row in cursor.fetchall()]
+        cursor.nextset()
+        latest = {pack: (version, stored) for pack, version, stored in cursor.fetchall()}
+        cursor.nextset()
+        history = [
+            dict(zip(HISTORY_COLUMNS, (*row[:-1], _EPOCH + dt.timedelta(microseconds=row[-1])), strict=True))
+            for row in cursor.fetchall()
+        ]
+        cursor.nextset()
+        self_phone_ids = {row[0] for row in cursor.fetchall()}
+        cursor.nextset()
+        holds = _holds_from_rows(case, cursor.fetchall())
+        cursor.nextset()
+        calendar = _calendar_from_rows(cursor.fetchall())
+        cursor.nextset()
+        state = cursor.fetchone()
+    packs = []
+    for pack_id in tuple(chosen) or DEFAULT_PACK_IDS:
+        if pack_id not in latest:
+            packs.append(PACKS[pack_id])
+            continue
+        version, stored = latest[pack_id]
+        packs.append(
+            pack_at_version(pack_id, version, json.loads(stored) if isinstance(stored, str) else stored)
+        )
+    return GuardReads(
+        packs=tuple(packs),
+        history=history,
+        self_phone_ids=self_phone_ids,
+        holds=holds,
+        calendar=calendar,
+        outstanding_fen=state[0] if state is not None else None,
+    )
+
+
 def contact_input_for(
     *,
     case: Case,
@@ -190,7 +318,11 @@ def contact_input_for(
     notes: str = "",
     visit: Visit | None = None,
     recording_available: bool = True,
+    reads: GuardReads | None = None,
 ) -> ContactInput:
+    """`reads` is what `guard_reads` fetched for this case and time (read here when absent)."""
+    if reads is None:
+        reads = guard_reads(case=case, at=at)
     customer = case.customer
     zones = debtor_zones(home_zone=customer.time_zone or "Asia/Shanghai", point=point, pack_ids=pack_ids)
     zone = ZoneInfo(zones[0])
@@ -198,15 +330,7 @@ def contact_input_for(
     day_start = dt.datetime.combine(local_day, dt.time(0), zone)
     week_start = day_start - dt.timedelta(days=local_day.weekday())
 
-    history = list(
-        Activity.objects.filter(
-            customer_id=customer.pk, started_at__gte=at - dt.timedelta(days=HISTORY_DAYS), started_at__lt=at
-        )
-        .order_by("-started_at", "-id")
-        .values(
-            "case_id", "contact_point_id", "channel", "direction", "connected", "right_party", "started_at"
-        )
-    )
+    history = reads.history
     calls = [row for row in history if row["channel"] == Channel.CALL]
     today = [row for row in calls if row["started_at"] >= day_start]
     on_case = [row for row in today if row["case_id"] == case.pk]
@@ -243,21 +367,14 @@ def contact_input_for(
         if US_PACK_ID in pack_ids
         else None,
     )
-    self_phone_ids = set(
-        ContactPointRow.objects.filter(
-            customer_id=customer.pk,
-            owner_role="self",
-            kind__in=PHONE_KINDS,
-            is_valid=True,
-            do_not_contact=False,
-        ).values_list("pk", flat=True)
-    )
-    state = getattr(case.account, "delinquency", None)
+    self_phone_ids = reads.self_phone_ids
     facts = CaseFacts(
         principal_fen=case.account.principal_fen,
-        balance_fen=state.outstanding_fen if state is not None else case.account.principal_fen,
+        balance_fen=reads.outstanding_fen
+        if reads.outstanding_fen is not None
+        else case.account.principal_fen,
         bucket=case.bucket_group or case.bucket_code or "M1",
-        holds=_active_holds(case),
+        holds=reads.holds,
         protected_reason=customer.protected_reason,
         debtor_reachable=_debtor_reachable(self_phone_ids=self_phone_ids, attempts=history, at=at, zone=zone),
     )
@@ -268,7 +385,7 @@ def contact_input_for(
         contact_point=contact_point_facts(point),
         case=facts,
         counts=counts,
-        calendar=calendar_around(local_day),
+        calendar=reads.calendar,
         recording_available=recording_available,
         visit=visit,
         message=message,

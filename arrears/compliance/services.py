@@ -78,7 +78,9 @@ def guard_check(
         raise GuardError("naive datetime")
     if contact_point.customer_id != case.customer_id:
         raise GuardError("contact point of another customer")
-    packs: Sequence[Pack] = selectors.packs_for_creditor(case.account.creditor_id)
+    # One round trip for the packs and everything the input needs (the guard's latency budget).
+    reads = selectors.guard_reads(case=case, at=at)
+    packs: Sequence[Pack] = reads.packs
     if only_rules is not None:
         packs = [
             dataclasses.replace(pack, rules=tuple(r for r in pack.rules if r.id in only_rules))
@@ -94,6 +96,7 @@ def guard_check(
         notes=notes,
         visit=visit,
         recording_available=recording_available,
+        reads=reads,
     )
     decision = evaluate(contact, packs)
     row = Decision(
