@@ -80,11 +80,11 @@ def build_history(activities: int) -> tuple[Any, list[Any]]:
     from arrears.cases.models import Activity, Case
     from arrears.tests.factories import AccountFactory, CaseFactory, ContactPointFactory, UserFactory
 
-    collector = UserFactory(username="bench-collector", role=Role.COLLECTOR)
-    case = CaseFactory(account=AccountFactory(account_no="BENCH-1"), assigned_collector=collector)
-    other = CaseFactory(account=AccountFactory(account_no="BENCH-2", customer=case.customer))
-    customer = case.customer
-    points = [
+    collector: Any = UserFactory(username="bench-collector", role=Role.COLLECTOR)
+    case: Any = CaseFactory(account=AccountFactory(account_no="BENCH-1"), assigned_collector=collector)
+    other: Any = CaseFactory(account=AccountFactory(account_no="BENCH-2", customer=case.customer))
+    customer: Any = case.customer
+    points: list[Any] = [
         ContactPointFactory(customer=customer, kind="mobile", owner_role="self", value="13800000001"),
         ContactPointFactory(customer=customer, kind="mobile", owner_role="self", value="13900000002"),
         ContactPointFactory(customer=customer, kind="home", owner_role="self", value="02112345678"),
@@ -142,8 +142,8 @@ def build_history(activities: int) -> tuple[Any, list[Any]]:
             )
         )
     Activity.objects.bulk_create(rows)
-    case = Case.objects.select_related("account", "customer").get(pk=case.pk)
-    return case, points[:3]
+    fresh = Case.objects.select_related("account", "customer").get(pk=case.pk)
+    return fresh, points[:3]
 
 
 def percentile(values: list[float], share: float) -> float:
