@@ -12,12 +12,15 @@ from django.test import Client
 from arrears.accounts.models import Agency, Role, User
 from arrears.accounts.services import token_create
 from arrears.cases.models import Case
+from arrears.compliance.models import Decision
+from arrears.compliance.packs import US_REGF, params_as_json
 from arrears.delinquency.models import EodRun
 from arrears.portfolio.models import Account, ImportBatch
 from arrears.tests.factories import (
     AccountFactory,
     AgencyFactory,
     CaseFactory,
+    ContactPointFactory,
     CreditorFactory,
     ProductFactory,
     TeamFactory,
@@ -117,6 +120,12 @@ def expected_pages(role: str) -> dict[str, int]:
     expectations["/eod/"] = 200 if managers else 403
     expectations["/cases/queue/"] = 200 if role in QUEUE_ROLES else 403
     expectations["/cases/sla/"] = 200 if role in SLA_ROLES else 403
+    pack_readers = role in {"admin", "compliance_officer"}
+    expectations["/compliance/packs/"] = 200 if pack_readers else 403
+    expectations["/compliance/packs/cn-house/"] = 200 if pack_readers else 403
+    expectations["/compliance/decisions/"] = (
+        200 if role in {"admin", "compliance_officer", "supervisor"} else 403
+    )
     return expectations
 
 
@@ -206,6 +215,46 @@ def test_api_endpoints(client: Client, world: World, role: str) -> None:
         assert taken.json()["case_id"] in {world.cases[label].pk for label in VISIBLE[role]}
     else:
         assert Case.objects.filter(claimed_by__isnull=False).count() == claimed_before
+
+    # The guard: asking about a case and reading its decisions follow the case's scope.
+    for label, case in world.cases.items():
+        seen = label in VISIBLE[role]
+        point = ContactPointFactory(customer=case.customer, value=f"139{case.pk:08d}")
+        before = Decision.objects.count()
+        checked = client.post(
+            "/api/v1/compliance/check",
+            {
+                "case_id": case.pk,
+                "channel": "call",
+                "contact_point_id": point.pk,
+                "at": "2026-03-10T10:00:00+08:00",
+            },
+            content_type="application/json",
+            headers=headers,
+        )
+        assert checked.status_code == (200 if seen else 404), (role, label, checked.status_code)
+        assert Decision.objects.count() == before + (1 if seen else 0)
+        listed = client.get(f"/api/v1/cases/{case.pk}/decisions", headers=headers)
+        assert listed.status_code == (200 if seen else 404), (role, label)
+    assert client.get("/api/v1/compliance/packs", headers=headers).status_code == 200
+    assert client.get("/api/v1/creditors/OTHER/policy-packs", headers=headers).status_code == 200
+    chose = client.put(
+        "/api/v1/creditors/OTHER/policy-packs",
+        {"packs": ["cn-house"]},
+        content_type="application/json",
+        headers=headers,
+    )
+    assert chose.status_code == (200 if role in {"admin", "compliance_officer"} else 403), (
+        role,
+        chose.status_code,
+    )
+    edited = client.put(
+        "/api/v1/compliance/packs/us-regf",
+        {"params": params_as_json(US_REGF.params)},
+        content_type="application/json",
+        headers=headers,
+    )
+    assert edited.status_code == (200 if role == "admin" else 403), (role, edited.status_code)
 
     # The schema is the same for everyone and names no objects.
     assert client.get("/api/v1/openapi.json", headers=headers).status_code == 200
