@@ -314,3 +314,27 @@ def test_the_pages_have_no_inline_script_handler_or_style(
         assert INLINE_SCRIPT.findall(html) == [], path
         assert INLINE_HANDLER.findall(html) == [], path
         assert STYLE_ATTRIBUTE.findall(html) == [], path
+
+
+def test_the_admin_shows_the_guards_tables_read_only(
+    client: Client, people: dict[str, User], decisions: dict[str, Decision]
+) -> None:
+    client.force_login(people["admin"])
+
+    for path in (
+        "/admin/compliance/decision/",
+        "/admin/compliance/policypackversion/",
+        "/admin/compliance/creditorpolicypack/",
+    ):
+        assert client.get(path).status_code == 200, path
+    page = client.get(f"/admin/compliance/decision/{decisions['early'].pk}/change/")
+    assert page.status_code == 200
+    assert 'name="_save"' not in page.content.decode()
+    assert client.get("/admin/compliance/decision/add/").status_code == 403
+    assert (
+        client.post(
+            f"/admin/compliance/decision/{decisions['early'].pk}/delete/", {"post": "yes"}
+        ).status_code
+        == 403
+    )
+    assert Decision.objects.count() == 3
