@@ -19,7 +19,7 @@ from arrears.tests.worker import run_queued_jobs
 SH = ZoneInfo("Asia/Shanghai")
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_payments_import_keeps_the_promise_it_covers(tmp_path: Path) -> None:
     collector = UserFactory(username="alice", role=Role.COLLECTOR)
     account = AccountFactory(account_no="DB2026000001", product=ProductFactory())
