@@ -283,7 +283,7 @@ def test_next_case_on_an_empty_queue_is_none_and_changes_nothing(book: Book) -> 
     assert not CaseEvent.objects.exists()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_collectors_claiming_at_once_never_get_the_same_case(action_codes) -> None:
     ensure_calendar()
     team = TeamFactory(code="POOL")
@@ -320,7 +320,7 @@ def test_two_collectors_claiming_at_once_never_get_the_same_case(action_codes) -
     assert CaseEvent.objects.filter(kind=CaseEventKind.ASSIGNED).count() == len(pool)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_case_being_claimed_is_skipped_not_waited_for(action_codes) -> None:
     """Amy's claim holds the row lock of the top case; Ben, meanwhile, gets the next one at once
     (SKIP LOCKED), and after Amy commits he cannot get hers either (re-checked, now hers)."""
