@@ -436,3 +436,23 @@ def test_the_api_is_in_the_openapi_spec(client: Client, book: Book) -> None:
         "/api/v1/compliance/packs/{pack_id}",
         "/api/v1/creditors/{code}/policy-packs",
     } <= set(paths)
+
+
+def test_reasons_and_errors_follow_the_request_language(client: Client, book: Book, mobile: Any) -> None:
+    client.force_login(book.alice)
+    body = {"case_id": book.case_alice.pk, "channel": "call", "contact_point_id": mobile.pk}
+
+    late = post(
+        client,
+        "/api/v1/compliance/check",
+        {**body, "at": "2026-03-10T21:30:00+08:00"},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    naive = post(
+        client, "/api/v1/compliance/check", {**body, "at": "2026-03-10T21:30:00"}, HTTP_ACCEPT_LANGUAGE="en"
+    )
+
+    assert [item["message"] for item in late.json()["violations"]] == [
+        "Local time 21:30 CST is outside the contact window 08:00–21:00"
+    ]
+    assert naive.json()["detail"] == "The time must carry a UTC offset, e.g. 2026-03-10T10:00:00+08:00"
