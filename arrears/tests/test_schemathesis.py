@@ -39,6 +39,25 @@ EXPECTED_OPERATIONS = {
     "POST /api/v1/cases/{case_id}/assignment",
     "POST /api/v1/eod/runs",
     "GET /api/v1/eod/runs/{run_id}",
+    # the workspace (issue #4)
+    "GET /api/v1/cases/{case_id}/activities",
+    "POST /api/v1/cases/{case_id}/activities",
+    "GET /api/v1/cases/{case_id}/promises",
+    "POST /api/v1/cases/{case_id}/promises",
+    "GET /api/v1/cases/{case_id}/holds",
+    "POST /api/v1/cases/{case_id}/holds",
+    "DELETE /api/v1/cases/{case_id}/holds/{hold_id}",
+    "PATCH /api/v1/contact-points/{point_id}",
+    "PATCH /api/v1/customers/{customer_id}",
+    "GET /api/v1/queue",
+    "POST /api/v1/queue/next",
+    # the compliance guard
+    "POST /api/v1/compliance/check",
+    "GET /api/v1/cases/{case_id}/decisions",
+    "GET /api/v1/compliance/packs",
+    "PUT /api/v1/compliance/packs/{pack_id}",
+    "GET /api/v1/creditors/{code}/policy-packs",
+    "PUT /api/v1/creditors/{code}/policy-packs",
 }
 
 
