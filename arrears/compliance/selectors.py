@@ -215,7 +215,9 @@ class GuardReads:
     versions and the customer's history, holds, own phones and calendar slice."""
 
     packs: tuple[Pack, ...]
-    # Activities of the customer in the HISTORY_DAYS before the contact, newest first.
+    # Activities of the customer before the contact, newest first: those of the
+    # HISTORY_DAYS under Reg F; otherwise those since the local week's start or the
+    # reachability look-back (the earlier), and the last connected call.
     history: list[dict[str, Any]]
     self_phone_ids: set[int]
     holds: frozenset[Hold]
@@ -239,10 +241,18 @@ _GUARD_READS_SQL = f"""
 SELECT pack FROM {CreditorPolicyPack._meta.db_table} WHERE creditor_id = %(creditor)s ORDER BY pack;
 SELECT DISTINCT ON (pack) pack, version, params FROM {PolicyPackVersion._meta.db_table}
  WHERE pack = ANY(%(known_packs)s) ORDER BY pack, version DESC;
-SELECT {", ".join(HISTORY_COLUMNS[:-1])}, (extract(epoch FROM started_at) * 1000000)::bigint
-  FROM {Activity._meta.db_table}
- WHERE customer_id = %(customer)s AND started_at >= %(since)s AND started_at < %(at)s
- ORDER BY started_at DESC, id DESC;
+SELECT {", ".join(HISTORY_COLUMNS[:-1])}, (extract(epoch FROM started_at) * 1000000)::bigint FROM (
+  SELECT id, {", ".join(HISTORY_COLUMNS)} FROM {Activity._meta.db_table}
+   WHERE customer_id = %(customer)s AND started_at < %(at)s
+     AND started_at >= CASE WHEN EXISTS (
+           SELECT 1 FROM {CreditorPolicyPack._meta.db_table} WHERE creditor_id = %(creditor)s AND pack = %(us_pack)s
+         ) THEN %(since)s ELSE %(short_since)s END
+  UNION
+  (SELECT id, {", ".join(HISTORY_COLUMNS)} FROM {Activity._meta.db_table}
+    WHERE customer_id = %(customer)s AND started_at >= %(since)s AND started_at < %(at)s
+      AND channel = 'call' AND connected
+    ORDER BY started_at DESC, id DESC LIMIT 1)
+) history ORDER BY started_at DESC, id DESC;
 SELECT id FROM {ContactPointRow._meta.db_table}
  WHERE customer_id = %(customer)s AND owner_role = 'self' AND kind = ANY(%(phone_kinds)s)
    AND is_valid AND NOT do_not_contact;
@@ -258,13 +268,21 @@ def guard_reads(*, case: Case, at: dt.datetime) -> GuardReads:
     round trip; the same rows the ORM queries of `packs_for_creditor`,
     `contact_input_for`, `_active_holds` and `calendar_around` read."""
     zone = ZoneInfo(case.customer.time_zone or "Asia/Shanghai")
-    first, last = _calendar_range(at.astimezone(zone).date())
+    local_day = at.astimezone(zone).date()
+    first, last = _calendar_range(local_day)
+    # Without Reg F, nothing older than the local week, the reachability look-back and the
+    # last connected call (H4) is ever looked at: the history is read only that far back,
+    # plus that one call. Reg F's U1 reads every attempt of the HISTORY_DAYS.
+    day_start = dt.datetime.combine(local_day, dt.time(0), zone)
+    week_start = day_start - dt.timedelta(days=local_day.weekday())
     params: dict[str, Any] = {
         "creditor": case.account.creditor_id,
         "known_packs": list(PACKS),
         "customer": case.customer_id,
         "account": case.account_id,
         "since": at - dt.timedelta(days=HISTORY_DAYS),
+        "short_since": min(week_start, at - UNREACHABLE_LOOKBACK),
+        "us_pack": US_PACK_ID,
         "at": at,
         "phone_kinds": sorted(PHONE_KINDS),
         "first": first,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -103,3 +104,62 @@ def test_without_a_delinquency_state_the_principal_is_the_balance(db: None) -> N
 
     assert decision.inputs["case"]["balance_fen"] == debtor.case.account.principal_fen
     assert decision.allowed is True
+
+
+def _orm_history(customer_id: int, when: dt.datetime) -> list[dict[str, object]]:
+    return list(
+        Activity.objects.filter(
+            customer_id=customer_id,
+            started_at__gte=when - dt.timedelta(days=selectors.HISTORY_DAYS),
+            started_at__lt=when,
+        )
+        .order_by("-started_at", "-id")
+        .values(*selectors.HISTORY_COLUMNS)
+    )
+
+
+@pytest.mark.parametrize("us", [False, True])
+def test_a_shorter_history_without_reg_f_gives_the_same_input(db: None, us: bool) -> None:
+    debtor = make_debtor(protected_reason="illness")
+    if us:
+        creditor_packs_set(
+            creditor=debtor.case.account.creditor, pack_ids=["cn-house", "us-regf"], actor=None
+        )
+    other = CaseFactory(account=AccountFactory(account_no="A-OTHER", customer=debtor.customer))
+    start = at(2026, 2, 10, 9)
+    # Every 13 hours for a month: calls on both numbers and cases, a visit now and then,
+    # connected one time in five, the last connected call 12 days before the end.
+    for n in range(56):
+        moment = start + dt.timedelta(hours=13 * n)
+        channel = "visit" if n % 9 == 0 else "call"
+        connected = n % 5 == 0 and n < 30
+        log(
+            debtor.case if n % 3 else other,
+            debtor.home if n % 2 else debtor.mobile,
+            moment,
+            connected=connected,
+            channel=channel,
+        )
+
+    for when in (at(2026, 3, 10, 10), at(2026, 3, 12, 20), at(2026, 3, 16, 8), at(2026, 2, 20, 12)):
+        for point in (debtor.mobile, debtor.home):
+            reads = selectors.guard_reads(case=debtor.case, at=when)
+            full = dataclasses.replace(reads, history=_orm_history(debtor.customer.pk, when))
+            pack_ids = [pack.id for pack in reads.packs]
+            kwargs = {
+                "case": debtor.case,
+                "channel": "call",
+                "point": point,
+                "at": when,
+                "pack_ids": pack_ids,
+            }
+
+            short_input = selectors.contact_input_for(**kwargs, reads=reads)
+            full_input = selectors.contact_input_for(**kwargs, reads=full)
+
+            assert short_input == full_input, (when, point.pk)
+            if us:
+                assert reads.history == full.history
+            else:
+                assert len(reads.history) < len(full.history)
+    assert short_input.counts.last_protected_call_at is not None
