@@ -400,7 +400,9 @@ def free_port() -> int:
 @contextlib.contextmanager
 def running_server(url: str, port: int, workers: str, log: Path) -> Iterator[subprocess.Popen[bytes]]:
     """`arrears serve --no-worker` on the scratch database: gunicorn with its workers and threads,
-    access log included (to `log`). Stopped with Ctrl-C's signal, as an operator would."""
+    access log included (to `log`), in its own process group. Stopped as Ctrl-C stops it: SIGINT
+    to the whole group (SIGINT restored to its default in the child: a shell may have started
+    this bench with SIGINT ignored, and Python keeps an ignored SIGINT ignored)."""
     env = {**server_env(url), "ARREARS_WEB_WORKERS": workers}
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -410,18 +412,29 @@ def running_server(url: str, port: int, workers: str, log: Path) -> Iterator[sub
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         try:
             wait_for(port, process, log)
             yield process
         finally:
-            if process.poll() is None:
-                process.send_signal(signal.SIGINT)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGINT)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+            # gunicorn's workers may outlive the parent by a moment; the group must be empty.
+            for _ in range(40):
                 try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.25)
+            else:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
 
 
 def wait_for(port: int, process: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
@@ -454,11 +467,11 @@ def _proc_stat(pid: str) -> tuple[int, float] | None:
     return int(fields[1]), (int(fields[11]) + int(fields[12])) / TICKS
 
 
-def cpu_seconds(server_pid: int) -> tuple[float, float]:
-    """CPU seconds used so far by the server's process tree (arrears serve, gunicorn and its
-    workers) and by the PostgreSQL backends connected to the bench database."""
+def cpu_seconds(server_pid: int) -> tuple[dict[int, float], dict[int, float]]:
+    """CPU seconds used so far, per process, by the server's process tree (arrears serve,
+    gunicorn and its workers) and by the PostgreSQL backends connected to the bench database."""
     stats: dict[int, tuple[int, float]] = {}
-    database = 0.0
+    database: dict[int, float] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -471,7 +484,7 @@ def cpu_seconds(server_pid: int) -> tuple[float, float]:
         except OSError:
             continue
         if command.startswith(b"postgres: ") and f" {BENCH_DATABASE} ".encode() in command:
-            database += stat[1]
+            database[int(entry.name)] = stat[1]
     tree = {server_pid}
     grew = True
     while grew:
@@ -480,7 +493,13 @@ def cpu_seconds(server_pid: int) -> tuple[float, float]:
             if parent in tree and pid not in tree:
                 tree.add(pid)
                 grew = True
-    return sum(stats[pid][1] for pid in tree if pid in stats), database
+    return {pid: stats[pid][1] for pid in tree if pid in stats}, database
+
+
+def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds between two snapshots, by the processes alive at the second (a backend that
+    ended in between, e.g. a connection past its CONN_MAX_AGE, is missed: an undercount)."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
 # --- load ---------------------------------------------------------------------------------
@@ -573,8 +592,8 @@ def run_wrk(
         connections=connections,
         think_ms=think_ms,
         load=load,
-        app_cpu_s=app_after - app_before,
-        db_cpu_s=db_after - db_before,
+        app_cpu_s=cpu_used(app_before, app_after),
+        db_cpu_s=cpu_used(db_before, db_after),
     )
     for text in done.stdout.splitlines():
         if text.startswith("BENCH_RESULT "):
@@ -799,7 +818,7 @@ def main() -> int:
         with running_server(url, port, args.workers, DATA / "server.log") as server:
             server_pid = server.pid
             print(f"  server on 127.0.0.1:{port} (log {DATA / 'server.log'})\n{HEADER}", flush=True)
-            load("warm-up (not counted)", 4, 5)
+            warm_up = load("warm-up (not counted)", 4, 5)
             for conns in connections:
                 runs.append(load(f"closed loop, {args.duration} s", conns, args.duration))
             if args.rate > 0 and runs:
@@ -814,11 +833,15 @@ def main() -> int:
                     )
                 )
         wrote = verify(plan, since)
-        answered = sum(sum(r.statuses.values()) for r in runs) + 0
+        every = [warm_up, *runs]
+        answered = sum(sum(r.statuses.values()) for r in every)
+        created = sum(r.statuses.get("201", 0) for r in every)
         print(
             f"\nDatabase after the runs (warm-up included): {wrote['activities']:,} activities created,"
             f" guard decisions {wrote['allowed']:,} allowed / {wrote['denied']:,} denied"
-            f" {wrote['denied_rules'] or ''}; wrk counted {answered:,} answers in the measured runs"
+            f" {wrote['denied_rules'] or ''}. wrk counted {answered:,} answers ({created:,} of them 201,"
+            f" {answered - created:,} not); up to {sum(r.connections for r in every):,} more were in flight"
+            f" when the runs stopped (answered after wrk stopped listening)"
         )
         measured = [r for r in runs if r.requests]
         if measured:
