@@ -114,14 +114,14 @@ SELECT a.id, current_date, 0, 0, 0, 0, 0, 0, b.overdue, b.overdue * 3, 0, 1, b.g
                   ELSE 10000 + mod(a.id::bigint * 7919, 6000000) END AS overdue
   ) b;
 
--- Cases: 1 in 20 in its team's shared queue, the rest with a collector of that team; 1 in 10
+-- Cases: 1 in 20 of each collector's in their team's shared queue, the rest theirs; 1 in 10
 -- never worked (opened in the last 10 days), the others last worked in the last 5 days.
 INSERT INTO cases_case (account_id, customer_id, status, bucket_code, bucket_group, opened_on, opened_at,
                         close_reason, assigned_at, assigned_collector_id, team_id, last_activity_at)
 SELECT a.id, a.customer_id, CASE WHEN mod(a.id, 10) = 3 THEN 'new' ELSE 'in_progress' END, s.bucket_code,
        s.bucket_group, o.opened_on, o.opened_on + time '09:00', '',
-       CASE WHEN mod(a.id, 20) = 7 THEN NULL ELSE now() - interval '3 days' END,
-       CASE WHEN mod(a.id, 20) = 7 THEN NULL ELSE u.id END, u.team_id,
+       CASE WHEN mod(a.id / %(collectors)s, 20) = 7 THEN NULL ELSE now() - interval '3 days' END,
+       CASE WHEN mod(a.id / %(collectors)s, 20) = 7 THEN NULL ELSE u.id END, u.team_id,
        CASE WHEN mod(a.id, 10) = 3 THEN NULL
             ELSE now() - make_interval(mins => mod(a.id * 37, 5 * 24 * 60)::int) END
   FROM portfolio_account a
@@ -156,7 +156,7 @@ SELECT c.id, 'dispute', '基准测试', now(), '' FROM cases_case c WHERE mod(c.
 BOOK_REFRESH_SQL = """
 UPDATE cases_case SET claimed_by_id = NULL, claimed_until = NULL WHERE claimed_until IS NOT NULL;
 UPDATE cases_case SET assigned_collector_id = NULL, assigned_at = NULL
- WHERE mod(account_id, 20) = 7 AND assigned_collector_id IS NOT NULL;
+ WHERE mod(account_id / %(collectors)s, 20) = 7 AND assigned_collector_id IS NOT NULL;
 DELETE FROM cases_caseevent
 """
 
@@ -291,7 +291,7 @@ def measure(args: argparse.Namespace) -> dict[str, list[float]]:
 
 
 def explain(url: str) -> None:
-    """The plan of one claim, to see the indexes it uses (printed, rolled back)."""
+    """The plan of one claim's ranking, to see the indexes it uses (printed, rolled back)."""
     from django.db import connection, transaction
     from django.utils import timezone
 
@@ -300,12 +300,15 @@ def explain(url: str) -> None:
 
     user = User.objects.filter(role="collector").order_by("id").first()
     assert user is not None
-    statement, params = queue._claim_statement(user=user, now=timezone.now())
+    ranking, _lock, params = queue._claim_statement(user=user, now=timezone.now())
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, params)
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute(
+            "EXPLAIN (ANALYZE, BUFFERS) " + ranking, {**params, "batch": queue.CLAIM_BATCH, "skip": 0}
+        )
         plan = [row[0] for row in cursor.fetchall()]
         transaction.set_rollback(True)
-    print("  plan of one claim (EXPLAIN ANALYZE):")
+    print("  plan of one claim's ranking (EXPLAIN ANALYZE):")
     for line in plan:
         if "Index" in line or "Execution Time" in line or "Planning Time" in line or "Bitmap" in line:
             print(f"    {line.strip()}")
@@ -339,7 +342,7 @@ def main() -> int:
         if reuse and have == args.cases:
             with psycopg.connect(url) as conn:
                 for statement in BOOK_REFRESH_SQL.split(";\n"):
-                    conn.execute(statement)
+                    conn.execute(statement, {"collectors": args.collectors} if "%(" in statement else None)
                 conn.commit()
             print(f"  reusing the kept book ({have:,} open cases); leases and shared-queue claims undone")
         else:

@@ -25,11 +25,13 @@ case of the same customer, or status on_hold) sink to the bottom of the list, ma
 and "next case" never hands them out: the guard would refuse every contact anyway.
 
 The score is computed in SQL, in one statement (`_QUEUE_SQL`), over the collector's open cases
-(partial index `case_queue_idx`, assigned_collector_id WHERE status <> 'closed') and, for
-"next case", the team's shared queue (partial index `case_team_pool_idx`, team_id WHERE
-unassigned and open); the per-case facts are index probes: promises on `promise_case_idx`,
-tasks on `task_open_idx`, holds on `hold_one_active_kind`'s index, the account's state on its
-primary key, earlier cases of the account on `case_account_idx`.
+(partial index `case_queue_idx`, assigned_collector_id WHERE status <> 'closed') and their
+team's shared queue (partial index `case_team_pool_idx`, team_id WHERE unassigned and open),
+with one index probe per fact and case: the overdue amount from `accountstate_overdue_idx`
+(index-only), promises by their case index, open tasks by `task_open_idx`, holds by
+`hold_one_active_kind`, person-wide holds once by `hold_person_active_idx`. "Next case" runs
+that ranking for the first `CLAIM_BATCH` claimable cases and then
+``SELECT … FOR UPDATE SKIP LOCKED LIMIT 1`` over them by primary key (`_LOCK_SQL`).
 """
 
 from __future__ import annotations
@@ -164,94 +166,74 @@ def deadline_cutoffs(*, today: dt.date, is_working: sla.IsWorkingDay) -> Deadlin
 # --- the queue -----------------------------------------------------------------------------------
 
 _BUCKET_WEIGHT_SQL = (
-    "CASE c.bucket_group "
+    "CASE r.bucket_group "
     + " ".join(f"WHEN '{group}' THEN {weight}" for group, weight in BUCKET_WEIGHTS.items())
     + " ELSE 0 END"
 )
 
-# Two levels, so that the account's state (the overdue amount, the last tie-breaker) is read only
-# for the cases that reach the top, not for every candidate. The inner query scores every
-# candidate (`{candidates}`, narrowed by `{inner_filter}` for "next case") and hands them over
-# sorted by (held, points); the outer query joins the case again (the row "next case" locks,
-# re-checked by `{outer_filter}`) and the state, and an incremental sort orders each group of
-# equal points by amount, so with a LIMIT only the first groups are ever joined.
-# Deadline states: 2 missed, 1 due today, 0 neither.
+# The ranking: every candidate's facts (`r`, each computed once: OFFSET 0 keeps them from being
+# inlined again into the score), its points, one sort, the first `{tail}` rows; only those rows
+# are then joined to their account and customer for display. `{candidates}` chooses the cases
+# and `{inner_filter}` narrows them for "next case". Deadline states: 2 missed, 1 due today, 0.
 _QUEUE_SQL = """
-SELECT q.*, s.overdue_fen{extra_columns}
+SELECT q.*,
+       (SELECT t.kind FROM cases_task t
+         WHERE t.case_id = q.id AND t.done_at IS NULL AND t.due_at = q.task_due_at LIMIT 1) AS task_kind{extra_columns}
   FROM (
-    SELECT c.id, c.assigned_collector_id IS NULL AS from_pool, c.bucket_group, c.last_activity_at,
-           c.followup_due_at, c.claimed_by_id, c.claimed_until,
-           promise.due_at AS promise_due_at, promise.amount_fen AS promise_fen,
-           task.due_at AS task_due_at, task.kind AS task_kind,
-           f.held, d.first_contact, d.contact_check, d.followups,
-           score.points
-      FROM cases_case c
-      LEFT JOIN LATERAL (
-          SELECT p.due_at, p.amount_fen FROM cases_promise p
-           WHERE p.case_id = c.id AND p.status = 'open' AND p.due_at < %(end_of_today)s
-           ORDER BY p.due_at LIMIT 1
-      ) promise ON true
-      LEFT JOIN LATERAL (
-          SELECT t.due_at, t.kind FROM cases_task t
-           WHERE t.case_id = c.id AND t.done_at IS NULL AND t.due_at <= %(task_horizon)s
-           ORDER BY t.due_at LIMIT 1
-      ) task ON true
-      CROSS JOIN LATERAL (
-          SELECT c.status = 'on_hold'
-                 OR EXISTS (SELECT 1 FROM cases_casehold h WHERE h.case_id = c.id AND h.released_at IS NULL)
-                 -- Deceased and jail holds stop every case of the person; there are few, so the
-                 -- customers holding them are read once per statement (a hashed subplan).
-                 OR c.customer_id IN (SELECT o.customer_id FROM cases_casehold h
-                                        JOIN cases_case o ON o.id = h.case_id
-                                       WHERE h.released_at IS NULL AND h.kind IN ('deceased', 'jail')) AS held
-      ) f
-      CROSS JOIN LATERAL (
-          SELECT
-            CASE WHEN c.last_activity_at IS NOT NULL OR c.opened_on IS NULL
-                      OR c.opened_on > %(first_hand_due)s THEN 0
-                 WHEN EXISTS (SELECT 1 FROM cases_case e WHERE e.account_id = c.account_id AND e.id < c.id)
-                      THEN CASE WHEN c.opened_on <= %(later_hand_missed)s THEN 2
-                                WHEN c.opened_on <= %(later_hand_due)s THEN 1 ELSE 0 END
-                 WHEN c.opened_on <= %(first_hand_missed)s THEN 2 ELSE 1 END AS first_contact,
-            CASE WHEN c.opened_on IS NULL OR c.opened_on < %(window_start)s OR c.opened_on > %(check_due)s THEN 0
-                 WHEN EXISTS (
-                     SELECT 1 FROM portfolio_contactpoint cp
-                      WHERE cp.customer_id = c.customer_id AND cp.kind IN ('mobile', 'home', 'work')
-                        AND cp.is_valid AND NOT cp.do_not_contact
-                        AND NOT EXISTS (SELECT 1 FROM cases_activity a
-                                         WHERE a.case_id = c.id AND a.contact_point_id = cp.id))
-                   OR c.last_activity_at IS NULL
-                      THEN CASE WHEN c.opened_on <= %(check_missed)s THEN 2 ELSE 1 END
-                 ELSE 0 END AS contact_check,
-            CASE WHEN c.opened_on IS NULL OR c.opened_on < %(window_start)s
-                      OR c.opened_on > %(followups_due)s THEN 0
-                 WHEN c.last_activity_at IS NULL
-                   OR (SELECT count(*) FROM cases_activity a WHERE a.case_id = c.id AND a.connected) < %(followups)s
-                      THEN CASE WHEN c.opened_on <= %(followups_missed)s THEN 2 ELSE 1 END
-                 ELSE 0 END AS followups
-          -- OFFSET 0 keeps these three evaluated once, not inlined twice more into the score.
-          OFFSET 0
-      ) d
-      CROSS JOIN LATERAL (
-          SELECT CASE WHEN promise.due_at IS NOT NULL THEN {w_promise} ELSE 0 END
-               + CASE WHEN task.due_at IS NOT NULL THEN {w_task} ELSE 0 END
-               + CASE WHEN c.followup_due_at <= %(now)s THEN {w_sla_overdue}
-                      WHEN c.followup_due_at <= %(end_of_today)s THEN {w_sla_today} ELSE 0 END
-               + CASE WHEN greatest(d.first_contact, d.contact_check, d.followups) = 2 THEN {w_new_missed}
-                      WHEN greatest(d.first_contact, d.contact_check, d.followups) = 1 THEN {w_new_today}
-                      ELSE 0 END
-               + CASE WHEN c.last_activity_at IS NULL THEN {w_never} ELSE 0 END
-               + {bucket} AS points
-      ) score
-     WHERE c.status <> 'closed' AND ({candidates}) {inner_filter}
-     ORDER BY f.held, score.points DESC
-    OFFSET 0
-  ) q
-  JOIN cases_case c ON c.id = q.id
-  LEFT JOIN delinquency_accountstate s ON s.account_id = c.account_id{extra_joins}
- WHERE true {outer_filter}
- ORDER BY q.held, q.points DESC, s.overdue_fen DESC NULLS LAST, q.id
- {tail}
+    SELECT r.*,
+           CASE WHEN r.promise_due_at IS NOT NULL THEN {w_promise} ELSE 0 END
+           + CASE WHEN r.task_due_at IS NOT NULL THEN {w_task} ELSE 0 END
+           + CASE WHEN r.followup_due_at <= %(now)s THEN {w_sla_overdue}
+                  WHEN r.followup_due_at <= %(end_of_today)s THEN {w_sla_today} ELSE 0 END
+           + CASE greatest(r.first_contact, r.contact_check, r.followups)
+                  WHEN 2 THEN {w_new_missed} WHEN 1 THEN {w_new_today} ELSE 0 END
+           + CASE WHEN r.last_activity_at IS NULL THEN {w_never} ELSE 0 END
+           + {bucket} AS points
+      FROM (
+        SELECT c.id, c.account_id, c.customer_id, c.assigned_collector_id IS NULL AS from_pool, c.bucket_group,
+               c.last_activity_at, c.followup_due_at, c.claimed_by_id, c.claimed_until,
+               (SELECT s.overdue_fen FROM delinquency_accountstate s WHERE s.account_id = c.account_id) AS overdue_fen,
+               (SELECT min(p.due_at) FROM cases_promise p
+                 WHERE p.case_id = c.id AND p.status = 'open' AND p.due_at < %(end_of_today)s) AS promise_due_at,
+               (SELECT min(t.due_at) FROM cases_task t
+                 WHERE t.case_id = c.id AND t.done_at IS NULL AND t.due_at <= %(task_horizon)s) AS task_due_at,
+               c.status = 'on_hold'
+               OR EXISTS (SELECT 1 FROM cases_casehold h WHERE h.case_id = c.id AND h.released_at IS NULL)
+               -- Deceased and jail holds stop every case of the person; there are few, so the
+               -- customers holding them are read once per statement (a hashed subplan).
+               OR c.customer_id IN (SELECT o.customer_id FROM cases_casehold h JOIN cases_case o ON o.id = h.case_id
+                                     WHERE h.released_at IS NULL AND h.kind IN ('deceased', 'jail')) AS held,
+               CASE WHEN c.last_activity_at IS NOT NULL OR c.opened_on IS NULL
+                         OR c.opened_on > %(first_hand_due)s THEN 0
+                    WHEN EXISTS (SELECT 1 FROM cases_case e WHERE e.account_id = c.account_id AND e.id < c.id)
+                         THEN CASE WHEN c.opened_on <= %(later_hand_missed)s THEN 2
+                                   WHEN c.opened_on <= %(later_hand_due)s THEN 1 ELSE 0 END
+                    WHEN c.opened_on <= %(first_hand_missed)s THEN 2 ELSE 1 END AS first_contact,
+               CASE WHEN c.opened_on IS NULL OR c.opened_on < %(window_start)s OR c.opened_on > %(check_due)s THEN 0
+                    WHEN c.last_activity_at IS NULL OR EXISTS (
+                        SELECT 1 FROM portfolio_contactpoint cp
+                         WHERE cp.customer_id = c.customer_id AND cp.kind IN ('mobile', 'home', 'work')
+                           AND cp.is_valid AND NOT cp.do_not_contact
+                           AND NOT EXISTS (SELECT 1 FROM cases_activity a
+                                            WHERE a.case_id = c.id AND a.contact_point_id = cp.id))
+                         THEN CASE WHEN c.opened_on <= %(check_missed)s THEN 2 ELSE 1 END
+                    ELSE 0 END AS contact_check,
+               CASE WHEN c.opened_on IS NULL OR c.opened_on < %(window_start)s
+                         OR c.opened_on > %(followups_due)s THEN 0
+                    WHEN c.last_activity_at IS NULL
+                      OR (SELECT count(*) FROM cases_activity a
+                           WHERE a.case_id = c.id AND a.connected) < %(followups)s
+                         THEN CASE WHEN c.opened_on <= %(followups_missed)s THEN 2 ELSE 1 END
+                    ELSE 0 END AS followups
+          FROM cases_case c
+         WHERE c.status <> 'closed' AND ({candidates})
+        OFFSET 0
+      ) r
+     WHERE true {inner_filter}
+     ORDER BY r.held, points DESC, r.overdue_fen DESC NULLS LAST, r.id
+     {tail}
+  ) q{extra_joins}
+ ORDER BY q.held, q.points DESC, q.overdue_fen DESC NULLS LAST, q.id
 """
 
 # The claim's statement is cheap per row but has many parts: should its estimated cost ever
@@ -263,23 +245,33 @@ _OWN = "c.assigned_collector_id = %(user)s"
 _POOL = "c.team_id = %(team)s AND c.assigned_collector_id IS NULL AND c.agency_id IS NULL"
 # "Next case": not held, not leased, not worked in the last half hour unless something is due now.
 _CLAIMABLE_INNER = """
-   AND NOT f.held
-   AND (c.claimed_until IS NULL OR c.claimed_until <= %(now)s)
-   AND (c.last_activity_at IS NULL OR c.last_activity_at < %(recent)s
-        OR task.due_at IS NOT NULL OR promise.due_at <= %(task_horizon)s)
+   AND NOT r.held
+   AND (r.claimed_until IS NULL OR r.claimed_until <= %(now)s)
+   AND (r.last_activity_at IS NULL OR r.last_activity_at < %(recent)s
+        OR r.task_due_at IS NOT NULL OR r.promise_due_at <= %(task_horizon)s)
 """
 # The same on the row being locked: if another claim changed it after this statement's snapshot,
 # PostgreSQL re-evaluates these against the new row version before locking it.
-_CLAIMABLE_OUTER = """
-   AND c.status <> 'closed' AND ({candidates})
+# The lock: the first of the ranked cases nobody holds, re-checked on the row itself — if
+# another claim changed it after the ranking, it no longer qualifies and is passed over.
+_LOCK_SQL = """
+SELECT c.id FROM cases_case c
+ WHERE c.id = ANY(%(ids)s) AND c.status <> 'closed' AND ({candidates})
    AND (c.claimed_until IS NULL OR c.claimed_until <= %(now)s)
-   AND (c.last_activity_at IS NULL OR c.last_activity_at < %(recent)s
-        OR q.task_due_at IS NOT NULL OR q.promise_due_at <= %(task_horizon)s)
+   AND (c.last_activity_at IS NULL OR c.last_activity_at < %(recent)s OR c.id = ANY(%(due_now)s))
+ ORDER BY array_position(%(ids)s, c.id)
+ LIMIT 1
+ FOR UPDATE SKIP LOCKED
 """
+# How many ranked cases one lock attempt considers; a busy shared queue may need another round.
+CLAIM_BATCH = 20
+CLAIM_ROUNDS = 5
+
 _PAGE_COLUMNS = ", a.account_no, cu.name AS customer_name, u.username AS collector"
 _PAGE_JOINS = """
-  JOIN portfolio_account a ON a.id = c.account_id
-  JOIN portfolio_customer cu ON cu.id = c.customer_id
+  JOIN cases_case c ON c.id = q.id
+  JOIN portfolio_account a ON a.id = q.account_id
+  JOIN portfolio_customer cu ON cu.id = q.customer_id
   LEFT JOIN accounts_user u ON u.id = c.assigned_collector_id"""
 
 
@@ -294,7 +286,6 @@ def _queue_sql(
     return _QUEUE_SQL.format(
         candidates=candidates,
         inner_filter=_CLAIMABLE_INNER if claim else "",
-        outer_filter=_CLAIMABLE_OUTER.format(candidates=candidates) if claim else "",
         extra_columns=extra_columns,
         extra_joins=extra_joins,
         tail=tail,
@@ -334,6 +325,8 @@ class QueueRow:
     account_no: str = ""
     customer_name: str = ""
     collector: str = ""
+    # A promise or task is due now: "next case" hands it out even if it was just worked.
+    due_now: bool = False
 
     def claimed_by_other(self, *, user: User, now: dt.datetime) -> bool:
         return (
@@ -442,6 +435,8 @@ def _rows(cursor: Any, *, now: dt.datetime) -> list[QueueRow]:
                 account_no=record.get("account_no", ""),
                 customer_name=record.get("customer_name", ""),
                 collector=record.get("collector") or "",
+                due_now=record["task_due_at"] is not None
+                or (record["promise_due_at"] is not None and record["promise_due_at"] <= now + TASK_LEAD),
             )
         )
     return rows
@@ -478,11 +473,11 @@ def queue_for_collector(
         return _rows(cursor, now=now)
 
 
-def _claim_statement(*, user: User, now: dt.datetime) -> tuple[str, dict[str, Any]]:
-    """The claim's one statement and its parameters (also what the benchmark EXPLAINs)."""
+def _claim_statement(*, user: User, now: dt.datetime) -> tuple[str, str, dict[str, Any]]:
+    """The claim's ranking and lock statements and their parameters (the benchmark EXPLAINs them)."""
     candidates = f"{_OWN} OR ({_POOL})" if user.team_id is not None else _OWN
-    statement = _queue_sql(candidates=candidates, claim=True, tail="LIMIT 1 FOR UPDATE OF c SKIP LOCKED")
-    return statement, _params(user=user, now=now)
+    ranking = _queue_sql(candidates=candidates, claim=True, tail="LIMIT %(batch)s OFFSET %(skip)s")
+    return ranking, _LOCK_SQL.format(candidates=candidates), _params(user=user, now=now)
 
 
 @transaction.atomic
@@ -491,23 +486,34 @@ def queue_claim_next(*, user: User, now: dt.datetime | None = None) -> QueueRow 
 
     Candidates: their own open cases and their team's shared queue, except cases on hold,
     cases leased to anyone (themselves included: "next" moves on) until `claimed_until`, and
-    cases worked in the last `RECENTLY_WORKED` unless a promise or task is due now. The pick
-    is ``SELECT … FOR UPDATE OF c SKIP LOCKED LIMIT 1``: two collectors claiming at once lock
-    different rows, and a row another claim changed meanwhile is re-checked against these
-    conditions (READ COMMITTED re-evaluation) before it is locked, so nobody is handed a case
-    someone else just took. A shared-queue case becomes the collector's (an ASSIGNED event,
-    as `case_assign` writes). Writes one case row and at most one event.
+    cases worked in the last `RECENTLY_WORKED` unless a promise or task is due now. The queue's
+    ranking gives the first `CLAIM_BATCH` of them; then ``SELECT … FOR UPDATE SKIP LOCKED
+    LIMIT 1`` over those, in rank order, locks the first one nobody else is claiming, re-checked
+    on the row (a case another claim took since the ranking no longer qualifies). Two
+    collectors claiming at once thus lock different rows and nobody is handed a case someone
+    else just took. A shared-queue case becomes the collector's (an ASSIGNED event, as
+    `case_assign` writes). Writes one case row and at most one event.
     """
     if not user_has_queue(user):
         raise QueueRefused(_("只有催收员和外访员有工作队列。"))
     now = now or timezone.now()
-    statement, params = _claim_statement(user=user, now=now)
+    ranking, lock, params = _claim_statement(user=user, now=now)
+    rows: list[QueueRow] = []
     with connection.cursor() as cursor:
         # A lease is worth no disk flush: after a crash the last few claims are simply gone,
         # together with their assignment and its event (one transaction), never half of them.
         cursor.execute(f"{_STATEMENT_SETTINGS}; SET LOCAL synchronous_commit = off")
-        cursor.execute(statement, params)
-        rows = _rows(cursor, now=now)
+        for round_ in range(CLAIM_ROUNDS):
+            cursor.execute(ranking, {**params, "batch": CLAIM_BATCH, "skip": round_ * CLAIM_BATCH})
+            ranked = _rows(cursor, now=now)
+            if not ranked:
+                break
+            due_now = [row.case_id for row in ranked if row.due_now]
+            cursor.execute(lock, {**params, "ids": [row.case_id for row in ranked], "due_now": due_now})
+            locked = cursor.fetchone()
+            if locked is not None:
+                rows = [row for row in ranked if row.case_id == locked[0]]
+                break
     if not rows:
         return None
     row = rows[0]
@@ -553,29 +559,25 @@ FOLLOWUP_DUE_SQL = (
 
 def cases_refresh_followup_due(*, signals_table: str | None = None) -> int:
     """Set `Case.followup_due_at` from the case's bucket, balance, last activity and the debtor's
-    time zone, set-based: for open cases of the accounts in `signals_table` (the batch's
-    recomputed accounts: bucket moves, openings, balance changes; probed by case_account_idx)
-    and for open cases with no due time yet (case_followup_missing_idx). Only rows whose value
-    changes are written, so a re-run (a restarted step) writes nothing. Returns rows changed.
+    time zone, set-based, for the open cases of the accounts in `signals_table` (the batch's
+    recomputed accounts — bucket moves, openings, balance changes — probed by case_account_idx;
+    a full run lists every account, which also fills cases that never had a due time), or for
+    every open case without a table. Only rows whose value changes are written, so a re-run (a
+    restarted step) writes nothing. Returns the rows changed.
     """
-    scopes = ["c.followup_due_at IS NULL"]
-    if signals_table is not None:
-        scopes.insert(0, f"c.account_id IN (SELECT account_id FROM {signals_table})")
-    changed = 0
+    scope = "" if signals_table is None else f"AND c.account_id IN (SELECT account_id FROM {signals_table})"
     with connection.cursor() as cursor:
-        for scope in scopes:
-            cursor.execute(
-                f"""
-                UPDATE cases_case c
-                   SET followup_due_at = {FOLLOWUP_DUE_SQL}
-                  FROM portfolio_customer cu, delinquency_accountstate s
-                 WHERE cu.id = c.customer_id AND s.account_id = c.account_id
-                   AND c.status <> 'closed' AND {scope}
-                   AND c.followup_due_at IS DISTINCT FROM {FOLLOWUP_DUE_SQL}
-                """
-            )
-            changed += int(cursor.rowcount)
-    return changed
+        cursor.execute(
+            f"""
+            UPDATE cases_case c
+               SET followup_due_at = {FOLLOWUP_DUE_SQL}
+              FROM portfolio_customer cu, delinquency_accountstate s
+             WHERE cu.id = c.customer_id AND s.account_id = c.account_id
+               AND c.status <> 'closed' {scope}
+               AND c.followup_due_at IS DISTINCT FROM {FOLLOWUP_DUE_SQL}
+            """
+        )
+        return int(cursor.rowcount)
 
 
 # --- the SLA monitor: per case and per collector --------------------------------------------------

@@ -119,15 +119,16 @@ def test_end_of_day_gives_every_open_case_its_due_time_and_a_restarted_step_the_
     assert open_cases, "the random book opens cases"
     assert [case.followup_due_at for case in open_cases] == [_expected(case) for case in open_cases]
 
+    # A full run (every account a signal) fills cases that have no due time, e.g. after an upgrade.
     Case.objects.update(followup_due_at=None)
     eod_services.fault_at = "inside:cases"
     try:
         with pytest.raises(InjectedFault):
-            eod_run(business_date=dt.date(2026, 3, 2))
+            eod_run(business_date=dt.date(2026, 3, 2), mode="full")
     finally:
         eod_services.fault_at = None
     assert set(Case.objects.values_list("followup_due_at", flat=True)) == {None}  # the step rolled back
-    eod_run(business_date=dt.date(2026, 3, 2))
+    eod_run(business_date=dt.date(2026, 3, 2))  # resumes the interrupted run
     for case in Case.objects.exclude(status=CaseStatus.CLOSED).select_related("customer", "account"):
         assert case.followup_due_at == _expected(case)
 
