@@ -2,7 +2,7 @@
 guard asked N times in-process through `guard_check` (each answer stored, as in production),
 latency percentiles printed. Target (issue #4): p99 ≤ 5 ms. Figures: docs/benchmarks.md.
 
-    .venv/bin/python bench/guard_bench.py [--checks N] [--activities N] [--keep-db] [--profile]
+    .venv/bin/python bench/guard_bench.py [--checks N] [--activities N] [--packs a,b] [--keep-db] [--profile]
 """
 
 from __future__ import annotations
@@ -39,6 +39,11 @@ def parse_args() -> argparse.Namespace:
         "--activities", type=int, default=200, help="activities in the case's history (default 200)"
     )
     parser.add_argument("--warmup", type=int, default=50, help="untimed questions first (default 50)")
+    parser.add_argument(
+        "--packs",
+        default="",
+        help="comma-separated packs for the creditor, e.g. cn-house,cn-industry-2026,us-regf (default: the defaults)",
+    )
     parser.add_argument("--keep-db", action="store_true", help="keep the scratch database afterwards")
     parser.add_argument("--profile", action="store_true", help="print the top functions by cumulative time")
     return parser.parse_args()
@@ -176,6 +181,13 @@ def main() -> int:
         from arrears.compliance.services import guard_check
 
         case, numbers = build_history(args.activities)
+        if args.packs:
+            from arrears.compliance.services import creditor_packs_set
+
+            chosen = creditor_packs_set(
+                creditor=case.account.creditor, pack_ids=args.packs.split(","), actor=None
+            )
+            print(f"  packs: {', '.join(chosen)}")
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
 
@@ -186,6 +198,18 @@ def main() -> int:
                 case=case, channel="call", contact_point=numbers[n % 3], at=when, asked_by=None, store=store
             )
 
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            backend = cursor.fetchone()[0]
+
+        def server_cpu() -> float | None:
+            """CPU seconds of this connection's PostgreSQL backend (same machine), or None."""
+            try:
+                fields = Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                return None
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
         def measure(label: str, *, store: bool, profile: bool = False) -> float:
             for n in range(args.warmup):
                 ask(n, store=store)
@@ -193,16 +217,24 @@ def main() -> int:
             timings: list[float] = []
             if profiler:
                 profiler.enable()
+            cpu_before, server_before = time.process_time(), server_cpu()
             for n in range(args.checks):
                 began = time.perf_counter()
                 ask(n, store=store)
                 timings.append((time.perf_counter() - began) * 1000)
+            cpu = (time.process_time() - cpu_before) / args.checks * 1000
+            server_after = server_cpu()
             if profiler:
                 profiler.disable()
             p50, p95, p99 = (percentile(timings, share) for share in (0.50, 0.95, 0.99))
+            server = (
+                f"{(server_after - server_before) / args.checks * 1000:.2f}"
+                if server_before is not None and server_after is not None
+                else "?"
+            )
             print(
-                f"  {label:<58} p50 {p50:6.2f}  p95 {p95:6.2f}  p99 {p99:6.2f}  max {max(timings):7.2f}"
-                f"  mean {statistics.fmean(timings):6.2f} ms"
+                f"  {label:<46} p50 {p50:6.2f}  p95 {p95:6.2f}  p99 {p99:6.2f}  max {max(timings):7.2f}"
+                f"  mean {statistics.fmean(timings):6.2f} ms; CPU per check: Python {cpu:.2f}, PostgreSQL {server} ms"
             )
             if profiler:
                 pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
