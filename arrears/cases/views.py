@@ -171,7 +171,7 @@ def case_list_view(request: HtmxHttpRequest) -> HttpResponse:
 PANELS = ("contacts", "customer", "holds", "promises", "tasks", "history", "decisions")
 HISTORY_LIMIT = 50
 DECISIONS_SHOWN = 10
-# Which words of the notes to mark when the guard refuses them: text rules' findings.
+# What the status badge of a contact point says, by the channel it is checked for.
 STATUS_ALLOWED = {
     Channel.CALL: _("可以拨打"),
     Channel.SMS: _("可以发送"),

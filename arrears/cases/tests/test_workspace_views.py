@@ -586,3 +586,20 @@ def test_workspace_pages_in_english(clock, client: Client, book: Book, phone: Co
     assert '<div class="card-header fw-semibold" id="log-title">Log a contact</div>' in page
     assert '<span class="badge text-bg-danger fs-6" data-testid="status">Do not call now</span>' in page
     assert "Allowed from: 2026-11-25 08:00 (customer's local time)" in page
+
+
+# --- marking words ------------------------------------------------------------------------------
+
+
+def test_marking_escapes_the_text_and_merges_overlapping_findings():
+    from arrears.cases.views import mark_findings
+
+    text = "a<b>法院抓你&c"
+    findings = [
+        {"start": 4, "end": 6},  # 法院
+        {"start": 5, "end": 8},  # 院抓你, overlaps
+        {"start": 20, "end": 22},  # outside the text (notes changed since): ignored
+    ]
+
+    assert mark_findings(text, findings) == "a&lt;b&gt;<mark>法院抓你</mark>&amp;c"
+    assert mark_findings(text, []) == "a&lt;b&gt;法院抓你&amp;c"
