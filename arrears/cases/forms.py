@@ -17,6 +17,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from arrears.cases.models import ActionCode, ActionCodeCategory, Case, Channel, Direction, HoldKind
+from arrears.cases.selectors import STATUS_CHANNEL
 from arrears.core import masking
 from arrears.portfolio.models import ContactPoint, ProtectedReason
 
@@ -46,6 +47,26 @@ class ContactPointField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Any) -> str:
         value = masking.mask_value(obj.kind, obj.value)
         return f"{obj.get_kind_display()} · {obj.get_owner_role_display()} · {value}"
+
+
+class ContactPointSelect(forms.Select):
+    """Each option says the channel its kind is usually reached by, so the page can pick it."""
+
+    def create_option(
+        self,
+        name: str,
+        value: Any,
+        label: int | str,
+        selected: bool,
+        index: int,
+        subindex: int | None = None,
+        attrs: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        instance = getattr(value, "instance", None)
+        if instance is not None:
+            option["attrs"]["data-channel"] = STATUS_CHANNEL.get(instance.kind, Channel.CALL)
+        return option
 
 
 class ActionCodeSelect(forms.Select):
@@ -85,7 +106,9 @@ class ActivityForm(forms.Form):
         queryset=ContactPoint.objects.none(),
         required=False,
         empty_label=_("请选择"),
-        widget=forms.Select(attrs={"class": "form-select", "accesskey": "p", "autofocus": True}),
+        widget=ContactPointSelect(
+            attrs={"class": "form-select", "accesskey": "p", "autofocus": True, "data-contact-point": ""}
+        ),
     )
     direction = forms.ChoiceField(
         label=_("方向"),

@@ -93,6 +93,8 @@ def test_page_shows_each_contact_point_may_be_called_now(client: Client, book: B
     # Only codes a person may log: BP and KP are the batch's.
     assert '<option value="PTP" data-category="promise">PTP 承诺还款</option>' in html
     assert 'value="BP"' not in html and 'value="KP"' not in html
+    # Choosing a contact point picks its usual channel (workspace.js reads data-channel).
+    assert f'<option value="{phone.pk}" data-channel="call">手机 · 本人 · 138****5678</option>' in html
     assert "13812345678" not in html
 
 

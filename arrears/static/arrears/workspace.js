@@ -20,10 +20,26 @@
     (root || document).querySelectorAll("[data-work-log]").forEach(syncPromiseFields);
   }
 
+  // Choosing a contact point picks the channel it is usually reached by (phone → call,
+  // e-mail → e-mail, address → visit); the collector may still change it.
+  function pickChannel(form, select) {
+    var option = select.options[select.selectedIndex];
+    var channel = option && option.getAttribute("data-channel");
+    var channels = form.querySelector("select[name=channel]");
+    if (channel && channels) {
+      channels.value = channel;
+    }
+  }
+
   document.addEventListener("change", function (event) {
     var form = event.target.closest && event.target.closest("[data-work-log]");
-    if (form && event.target.matches("[data-action-code]")) {
+    if (!form) {
+      return;
+    }
+    if (event.target.matches("[data-action-code]")) {
       syncPromiseFields(form);
+    } else if (event.target.matches("[data-contact-point]")) {
+      pickChannel(form, event.target);
     }
   });
 
