@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -346,9 +347,29 @@ def _local_day_bounds(now: dt.datetime) -> tuple[dt.date, dt.datetime, dt.dateti
     return today, start, end
 
 
+# The day's deadline cut-offs, kept for a minute per process: every claim needs them and they
+# change only when the day does or an admin edits the calendar (seen within the minute).
+CUTOFFS_TTL_S = 60.0
+_cutoffs_cache: dict[dt.date, tuple[float, DeadlineCutoffs]] = {}
+
+
+def cutoffs_cache_clear() -> None:
+    _cutoffs_cache.clear()
+
+
+def _cutoffs_for(today: dt.date) -> DeadlineCutoffs:
+    cached = _cutoffs_cache.get(today)
+    if cached is not None and time.monotonic() - cached[0] < CUTOFFS_TTL_S:
+        return cached[1]
+    cutoffs = deadline_cutoffs(today=today, is_working=calendar_is_working(around=today))
+    _cutoffs_cache.clear()
+    _cutoffs_cache[today] = (time.monotonic(), cutoffs)
+    return cutoffs
+
+
 def _params(*, user: User, now: dt.datetime) -> dict[str, Any]:
     today, _start, end_of_today = _local_day_bounds(now)
-    cutoffs = deadline_cutoffs(today=today, is_working=calendar_is_working(around=today))
+    cutoffs = _cutoffs_for(today)
     return {
         "user": user.pk,
         "team": user.team_id,
@@ -414,32 +435,38 @@ def _reasons(record: Mapping[str, Any], *, now: dt.datetime) -> list[Reason]:
     return reasons
 
 
-def _rows(cursor: Any, *, now: dt.datetime) -> list[QueueRow]:
+def _records(cursor: Any) -> list[dict[str, Any]]:
     names = [column.name for column in cursor.description]
-    rows = []
-    for values in cursor.fetchall():
-        record = dict(zip(names, values, strict=True))
-        rows.append(
-            QueueRow(
-                case_id=record["id"],
-                from_pool=record["from_pool"],
-                bucket_group=record["bucket_group"],
-                points=record["points"],
-                held=record["held"],
-                overdue_fen=record["overdue_fen"],
-                followup_due_at=record["followup_due_at"],
-                last_activity_at=record["last_activity_at"],
-                claimed_by_id=record["claimed_by_id"],
-                claimed_until=record["claimed_until"],
-                reasons=_reasons(record, now=now),
-                account_no=record.get("account_no", ""),
-                customer_name=record.get("customer_name", ""),
-                collector=record.get("collector") or "",
-                due_now=record["task_due_at"] is not None
-                or (record["promise_due_at"] is not None and record["promise_due_at"] <= now + TASK_LEAD),
-            )
-        )
-    return rows
+    return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+
+
+def _due_now(record: Mapping[str, Any], *, now: dt.datetime) -> bool:
+    promise_due = record["promise_due_at"]
+    return record["task_due_at"] is not None or (promise_due is not None and promise_due <= now + TASK_LEAD)
+
+
+def _rows(cursor: Any, *, now: dt.datetime) -> list[QueueRow]:
+    return [_row(record, now=now) for record in _records(cursor)]
+
+
+def _row(record: Mapping[str, Any], *, now: dt.datetime) -> QueueRow:
+    return QueueRow(
+        case_id=record["id"],
+        from_pool=record["from_pool"],
+        bucket_group=record["bucket_group"],
+        points=record["points"],
+        held=record["held"],
+        overdue_fen=record["overdue_fen"],
+        followup_due_at=record["followup_due_at"],
+        last_activity_at=record["last_activity_at"],
+        claimed_by_id=record["claimed_by_id"],
+        claimed_until=record["claimed_until"],
+        reasons=_reasons(record, now=now),
+        account_no=record.get("account_no", ""),
+        customer_name=record.get("customer_name", ""),
+        collector=record.get("collector") or "",
+        due_now=_due_now(record, now=now),
+    )
 
 
 def queue_for_collector(
@@ -505,14 +532,14 @@ def queue_claim_next(*, user: User, now: dt.datetime | None = None) -> QueueRow 
         cursor.execute(f"{_STATEMENT_SETTINGS}; SET LOCAL synchronous_commit = off")
         for round_ in range(CLAIM_ROUNDS):
             cursor.execute(ranking, {**params, "batch": CLAIM_BATCH, "skip": round_ * CLAIM_BATCH})
-            ranked = _rows(cursor, now=now)
+            ranked = _records(cursor)
             if not ranked:
                 break
-            due_now = [row.case_id for row in ranked if row.due_now]
-            cursor.execute(lock, {**params, "ids": [row.case_id for row in ranked], "due_now": due_now})
+            due_now = [record["id"] for record in ranked if _due_now(record, now=now)]
+            cursor.execute(lock, {**params, "ids": [record["id"] for record in ranked], "due_now": due_now})
             locked = cursor.fetchone()
             if locked is not None:
-                rows = [row for row in ranked if row.case_id == locked[0]]
+                rows = [_row(record, now=now) for record in ranked if record["id"] == locked[0]]
                 break
     if not rows:
         return None
