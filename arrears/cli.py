@@ -49,6 +49,10 @@ usage: arrears COMMAND [ARGS...]      (arrears COMMAND --help for a command's op
                            apply the retention policies (anonymise closed customers' personal data,
                            delete old import files and error rows; legal holds are skipped) and print
                            what was done; also run daily at 03:00 Asia/Shanghai by the worker
+  keys status|rotate|add|generate
+                           keys of the encrypted personal data (ID numbers, phones, e-mails,
+                           addresses): values per key, re-encrypt all with the current key
+                           (restartable), add a fresh current key to the key file, print a new key
   manage ARGS...           any Django management command (e.g. arrears manage createsuperuser)
 """
 
@@ -63,6 +67,7 @@ DJANGO_COMMANDS = {
     "backup": "backup",
     "restore": "restore",
     "retention": "retention",
+    "keys": "keys",
 }
 
 

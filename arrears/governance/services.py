@@ -19,6 +19,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from arrears.core import crypto
+from arrears.core.fields import blind_index_of, column_context
 from arrears.core.services import event_record
 from arrears.governance.models import (
     DEFAULT_RETENTION_DAYS,
@@ -29,7 +31,7 @@ from arrears.governance.models import (
     RetentionRun,
     RunState,
 )
-from arrears.portfolio.models import Account, Customer, ImportBatch
+from arrears.portfolio.models import Account, ContactPoint, Customer, ImportBatch
 from arrears.portfolio.services import stored_file_remove
 
 # What anonymised personal data is replaced with. The rows stay (accounts and payments are
@@ -319,49 +321,78 @@ CUSTOMER_DUE = """
                        AND (k.status <> 'closed'
                             OR coalesce(k.closed_on, (k.closed_at AT TIME ZONE %(tz)s)::date) IS NULL
                             OR coalesce(k.closed_on, (k.closed_at AT TIME ZONE %(tz)s)::date) >= %(cutoff)s))
-    AND (c.name <> %(name)s OR c.id_number <> %(id_number)s OR c.employer <> ''
+    AND (c.name <> %(name)s OR c.id_number_hash <> %(id_number_hash)s OR c.employer <> ''
          OR EXISTS (SELECT 1 FROM portfolio_contactpoint p
                      WHERE p.customer_id = c.id
-                       AND (p.value <> %(contact_prefix)s::text || p.id::text OR p.owner_name <> '')))
+                       AND (p.value_hash <> %(contact_hash_prefix)s::text || p.id::text OR p.owner_name <> '')))
 """
+
+# Values are encrypted at rest, so SQL cannot tell an anonymised one by its text: an anonymised
+# contact point's blind index is this marker and its id (unique, as the contact point's
+# uniqueness needs; it matches no lookup), an anonymised customer's is the index of the marker.
+ANONYMISED_CONTACT_HASH_PREFIX = "anonymised:"
 
 
 def _personal_data(cutoff: dt.date, dry_run: bool) -> tuple[int, int, dict[str, int], str]:
-    params = {
+    params: dict[str, Any] = {
         "cutoff": cutoff,
         "cutoff_at": _start_of_local_day(cutoff),
         "tz": settings.TIME_ZONE,
         "name": ANONYMISED_NAME,
-        "id_number": ANONYMISED_ID_NUMBER,
-        "contact_prefix": ANONYMISED_CONTACT_PREFIX,
+        "id_number_hash": blind_index_of(Customer, "id_number", ANONYMISED_ID_NUMBER),
+        "contact_hash_prefix": ANONYMISED_CONTACT_HASH_PREFIX,
     }
     (skipped,) = _fetch_counts(
         f"SELECT count(*) FROM portfolio_customer c WHERE {CUSTOMER_DUE} AND {CUSTOMER_HELD}", params
     )
-    customers, contact_points = _fetch_counts(
-        f"""
-        WITH target AS (
-            SELECT c.id FROM portfolio_customer c
-             WHERE {CUSTOMER_DUE} AND NOT {CUSTOMER_HELD}
-               FOR UPDATE OF c
-        ), contacts AS (
-            UPDATE portfolio_contactpoint p
-               SET value = %(contact_prefix)s::text || p.id::text, owner_name = ''
-              FROM target t
-             WHERE p.customer_id = t.id
-               AND (p.value <> %(contact_prefix)s::text || p.id::text OR p.owner_name <> '')
-            RETURNING p.id
-        ), customers AS (
-            UPDATE portfolio_customer c
-               SET name = %(name)s, id_number = %(id_number)s, employer = '', updated_at = now()
-              FROM target t
-             WHERE c.id = t.id
-            RETURNING c.id
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH target AS (
+                SELECT c.id FROM portfolio_customer c
+                 WHERE {CUSTOMER_DUE} AND NOT {CUSTOMER_HELD}
+                   FOR UPDATE OF c
+            ), contacts AS (
+                UPDATE portfolio_contactpoint p
+                   SET value_hash = %(contact_hash_prefix)s::text || p.id::text, owner_name = ''
+                  FROM target t
+                 WHERE p.customer_id = t.id
+                   AND (p.value_hash <> %(contact_hash_prefix)s::text || p.id::text OR p.owner_name <> '')
+                RETURNING p.id
+            ), customers AS (
+                UPDATE portfolio_customer c
+                   SET name = %(name)s, id_number_hash = %(id_number_hash)s, employer = '', updated_at = now()
+                  FROM target t
+                 WHERE c.id = t.id
+                RETURNING c.id
+            )
+            SELECT (SELECT coalesce(array_agg(id), '{{}}') FROM customers),
+                   (SELECT coalesce(array_agg(id), '{{}}') FROM contacts)
+            """,
+            params,
         )
-        SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM contacts)
-        """,
-        params,
-    )
+        customer_ids, contact_ids = cursor.fetchone()
+        # The marker values themselves, each encrypted with its own nonce (the same transaction).
+        ring = crypto.keyring()
+        id_context = column_context(Customer, Customer._meta.get_field("id_number"))
+        value_context = column_context(ContactPoint, ContactPoint._meta.get_field("value"))
+        cursor.execute(
+            """UPDATE portfolio_customer c SET id_number = v.sealed
+                 FROM unnest(%s::bigint[], %s::text[]) AS v(id, sealed) WHERE c.id = v.id""",
+            [customer_ids, [ring.encrypt(ANONYMISED_ID_NUMBER, context=id_context) for _ in customer_ids]],
+        )
+        cursor.execute(
+            """UPDATE portfolio_contactpoint p SET value = v.sealed
+                 FROM unnest(%s::bigint[], %s::text[]) AS v(id, sealed) WHERE p.id = v.id""",
+            [
+                contact_ids,
+                [
+                    ring.encrypt(f"{ANONYMISED_CONTACT_PREFIX}{point_id}", context=value_context)
+                    for point_id in contact_ids
+                ],
+            ],
+        )
+    customers, contact_points = len(customer_ids), len(contact_ids)
     return customers, skipped, {"customers": customers, "contact_points": contact_points}, ""
 
 

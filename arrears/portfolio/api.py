@@ -181,6 +181,9 @@ class AccountListOut(Schema):
 class AccountFilters(Schema):
     creditor: ApiText | None = None
     account_no: ApiText | None = None
+    phone_or_id: ApiText | None = Field(
+        None, description="Exact ID number, phone, e-mail or address of the customer or a contact"
+    )
     product: ApiText | None = None
     status: AccountStatus | None = None
     before_id: int | None = None
@@ -226,6 +229,7 @@ def account_list(request: HttpRequest, filters: Query[AccountFilters]) -> Accoun
         product_id=product_id,
         status=filters.status,
         account_no=filters.account_no.strip() if filters.account_no else None,
+        phone_or_id=filters.phone_or_id.strip() if filters.phone_or_id else None,
         before_id=filters.before_id,
         limit=filters.limit,
     )

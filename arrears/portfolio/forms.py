@@ -42,6 +42,7 @@ class AccountFilterForm(forms.Form):
         label=_("状态"), choices=[("", _("全部状态")), *AccountStatus.choices], required=False
     )
     account_no = forms.CharField(label=_("账号"), max_length=64, required=False, strip=True)
+    phone_or_id = forms.CharField(label=_("手机号/证件号"), max_length=300, required=False, strip=True)
     before = forms.IntegerField(label=_("翻页位置"), min_value=1, required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -50,6 +51,9 @@ class AccountFilterForm(forms.Form):
             self.fields[name].widget.attrs["class"] = "form-select form-select-sm"
         self.fields["account_no"].widget.attrs.update(
             {"class": "form-control form-control-sm", "placeholder": _("完整账号"), "autocomplete": "off"}
+        )
+        self.fields["phone_or_id"].widget.attrs.update(
+            {"class": "form-control form-control-sm", "placeholder": _("完整号码"), "autocomplete": "off"}
         )
 
     def selector_filters(self) -> dict[str, Any]:
@@ -60,6 +64,7 @@ class AccountFilterForm(forms.Form):
             "product_id": data["product"].pk if data.get("product") else None,
             "status": data.get("status") or None,
             "account_no": data.get("account_no") or None,
+            "phone_or_id": data.get("phone_or_id") or None,
             "before_id": data.get("before"),
         }
 

@@ -11,6 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from arrears.core.fields import BlindIndexedModel, BlindIndexField, EncryptedTextField
+
 
 class Creditor(models.Model):
     code = models.CharField(max_length=32, unique=True)
@@ -125,11 +127,13 @@ class ProtectedReason(models.TextChoices):
     ELDERLY = "elderly", _("高龄")
 
 
-class Customer(models.Model):
+class Customer(BlindIndexedModel):
     creditor = models.ForeignKey(Creditor, on_delete=models.PROTECT, related_name="customers")
     customer_no = models.CharField(max_length=64, help_text="The creditor's customer key")
     name = models.CharField(max_length=100)
-    id_number = models.CharField(max_length=18)
+    # Encrypted at rest (AES-GCM); looked up by its blind index (docs/security.md).
+    id_number = EncryptedTextField(max_length=18)
+    id_number_hash = BlindIndexField(source="id_number")
     employer = models.CharField(max_length=200, blank=True)
     time_zone = models.CharField(max_length=64, default="Asia/Shanghai")
     # A protected customer (illness, pregnancy, hardship …) is contacted less (guard rule H4).
@@ -143,7 +147,7 @@ class Customer(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["creditor", "customer_no"], name="customer_no_unique")]
-        indexes = [models.Index(fields=["id_number"], name="customer_id_number_idx")]
+        indexes = [models.Index(fields=["id_number_hash"], name="customer_id_number_hash_idx")]
 
     def __str__(self) -> str:
         return self.name
@@ -169,7 +173,7 @@ class OwnerRole(models.TextChoices):
     OTHER = "other", _("其他")
 
 
-class ContactPoint(models.Model):
+class ContactPoint(BlindIndexedModel):
     """One phone, email or address of the customer or of a third party."""
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contact_points")
@@ -178,7 +182,9 @@ class ContactPoint(models.Model):
     owner_name = models.CharField(max_length=100, blank=True)
     # Addresses are labelled (home/work) in `label`; phones are stored normalised (digits, "0" area codes).
     label = models.CharField(max_length=20, blank=True)
-    value = models.CharField(max_length=300)
+    # Encrypted at rest (AES-GCM); unique and looked up by its blind index (docs/security.md).
+    value = EncryptedTextField(max_length=300)
+    value_hash = BlindIndexField(source="value")
     is_valid = models.BooleanField(default=True)
     do_not_contact = models.BooleanField(default=False)
     do_not_contact_reason = models.CharField(max_length=200, blank=True)
@@ -188,7 +194,7 @@ class ContactPoint(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["customer", "kind", "owner_role", "value"], name="contact_point_unique"
+                fields=["customer", "kind", "owner_role", "value_hash"], name="contact_point_unique"
             ),
             models.CheckConstraint(
                 name="dnc_has_reason",
@@ -196,7 +202,7 @@ class ContactPoint(models.Model):
                 | (~models.Q(do_not_contact_reason="") & models.Q(do_not_contact_since__isnull=False)),
             ),
         ]
-        indexes = [models.Index(fields=["value"], name="contact_point_value_idx")]
+        indexes = [models.Index(fields=["value_hash"], name="contact_point_value_hash_idx")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.value}"

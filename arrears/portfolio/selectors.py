@@ -4,11 +4,14 @@ user and starts from ``accounts_visible_to(user)``: scoping is never left to the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import Count, Prefetch, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 
 from arrears.accounts.models import Role, User
 from arrears.cases.selectors import Viewer, accounts_visible_to, customers_visible_to
+from arrears.core.fields import blind_index_of
+from arrears.portfolio.importing import fields as cell_fields
 from arrears.portfolio.models import (
     Account,
     AccountChange,
@@ -40,12 +43,15 @@ def account_list(
     product_id: int | None = None,
     status: str | None = None,
     account_no: str | None = None,
+    phone_or_id: str | None = None,
     before_id: int | None = None,
     limit: int = PAGE_SIZE,
 ) -> AccountPage:
     """Newest first, keyset-paginated on id so page N costs the same as page 1 at 1M rows.
 
     Uses account_status_id_idx / account_product_id_idx / the primary key for the order.
+    ``phone_or_id`` finds the accounts of customers with that exact ID number or contact value
+    (phone, e-mail, address; theirs or a third party's), through the blind indexes.
     """
     accounts = accounts_visible_to(user).select_related("creditor", "product", "customer")
     if creditor_id is not None:
@@ -56,6 +62,8 @@ def account_list(
         accounts = accounts.filter(status=status)
     if account_no:
         accounts = accounts.filter(account_no=account_no)
+    if phone_or_id:
+        accounts = accounts.filter(customer__in=customers_matching(phone_or_id))
     if before_id is not None:
         accounts = accounts.filter(id__lt=before_id)
     rows = list(accounts.order_by("-id")[: limit + 1])
@@ -87,6 +95,55 @@ def account_get(*, user: Viewer, account_id: int) -> Account | None:
 def customer_get(*, user: Viewer, customer_id: int) -> Customer | None:
     """One customer, or None if it does not exist *or* is out of the user's scope."""
     return customers_visible_to(user).filter(pk=customer_id).first()
+
+
+def _lookup_forms(text: str, parsers: tuple[Any, ...]) -> set[str]:
+    """The text as typed plus what the importer's parsers make of it (the stored form)."""
+    forms = {text.strip()}
+    for parser in parsers:
+        try:
+            parsed = parser(text)
+        except (cell_fields.FieldError, ValueError):
+            continue
+        forms.update(parsed if isinstance(parsed, list) else [parsed])
+    return {form for form in forms if form}
+
+
+def id_number_hashes(text: str) -> set[str]:
+    """Blind indexes an ID number typed as ``text`` may be stored under (15 digits upgraded)."""
+    return {
+        blind_index_of(Customer, "id_number", form)
+        for form in _lookup_forms(text, (cell_fields.parse_id_number,))
+    }
+
+
+def contact_value_hashes(text: str) -> set[str]:
+    """Blind indexes a phone (any spacing, +86, area code), e-mail or address may be stored under."""
+    return {
+        blind_index_of(ContactPoint, "value", form)
+        for form in _lookup_forms(text, (cell_fields.parse_phones, cell_fields.parse_email))
+    }
+
+
+def customers_matching(text: str) -> QuerySet[Customer]:
+    """Customers whose ID number, or one of whose contact values, is exactly ``text`` (not
+    scoped: callers narrow a scoped queryset with it). Index lookups on the blind indexes."""
+    points = ContactPoint.objects.filter(
+        customer_id=OuterRef("pk"), value_hash__in=contact_value_hashes(text)
+    )
+    return Customer.objects.filter(Q(id_number_hash__in=id_number_hashes(text)) | Q(Exists(points)))
+
+
+def customers_by_id_number(*, user: Viewer, id_number: str) -> QuerySet[Customer]:
+    """Customers in the user's scope with exactly this ID number."""
+    return customers_visible_to(user).filter(id_number_hash__in=id_number_hashes(id_number))
+
+
+def contact_points_by_value(*, user: Viewer, value: str) -> QuerySet[ContactPoint]:
+    """Contact points of customers in the user's scope with exactly this phone, e-mail or address."""
+    return ContactPoint.objects.select_related("customer").filter(
+        value_hash__in=contact_value_hashes(value), customer__in=customers_visible_to(user)
+    )
 
 
 def contact_point_get(*, user: Viewer, contact_point_id: int) -> ContactPoint | None:

@@ -88,7 +88,9 @@ def account_list_view(request: HtmxHttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "page": page,
-        "filtered": any(request.GET.get(name) for name in ("creditor", "product", "status", "account_no")),
+        "filtered": any(
+            request.GET.get(name) for name in ("creditor", "product", "status", "account_no", "phone_or_id")
+        ),
     }
     if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
         return render(request, "portfolio/_account_results.html", context)

@@ -5,9 +5,13 @@ one transaction, so a crash or a structural problem half-way leaves no half-load
 the batch row itself (status, progress, the structural error) is written outside it.
 
 Idempotency comes from the business keys: accounts by (creditor, account_no), customers by
-(creditor, customer_no), contact points by (customer, kind, owner, value), instalments by
-(account, seq), payments by (creditor, txn_id). Upserts only touch rows whose values differ
-(``IS DISTINCT FROM``), so loading the same file again changes nothing.
+(creditor, customer_no), contact points by (customer, kind, owner, value's blind index),
+instalments by (account, seq), payments by (creditor, txn_id). Upserts only touch rows whose
+values differ (``IS DISTINCT FROM``), so loading the same file again changes nothing.
+
+Personal data (ID numbers, contact values) is encrypted while the rows are parsed, before it
+reaches PostgreSQL, even the staging tables (docs/security.md). Ciphertexts differ at every
+encryption, so changes are detected on the blind indexes (keyed hashes), never on ciphertexts.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import psycopg
 from django.db import connection, transaction
 from django.utils import timezone
 
+from arrears.core import crypto
 from arrears.core.services import event_record
 from arrears.portfolio.importing import rows as row_parsers
 from arrears.portfolio.importing.headers import HeaderError, resolve_headers
@@ -202,24 +207,25 @@ def _load_accounts(
             row_number integer PRIMARY KEY, account_no text, product_code text, customer_no text,
             name text, id_number text, employer text, principal_fen bigint, open_date date,
             term integer, instalment_fen bigint, first_due_date date, flags jsonb, contacts jsonb,
-            product_id bigint, customer_id bigint
+            id_number_hash text, product_id bigint, customer_id bigint
         ) ON COMMIT DROP;
         DROP TABLE IF EXISTS pg_temp.stg_contact;
         CREATE TEMP TABLE stg_contact (
             row_number integer, customer_no text, kind text, owner_role text, owner_name text,
-            label text, value text
+            label text, value text, value_hash text
         ) ON COMMIT DROP;
         """
     )
     rows_read = _stream_simple(
-        batch, opened, headers, cur, "stg_account", row_parsers.ACCOUNT_COLUMNS, reporter
+        batch, opened, headers, cur, "stg_account", row_parsers.ACCOUNT_STAGING_COLUMNS, reporter
     )
     if rows_read == 0:
         return {"rows_read": 0}
     cur.execute(
         """
-        INSERT INTO stg_contact (row_number, customer_no, kind, owner_role, owner_name, label, value)
-        SELECT s.row_number, s.customer_no, c->>0, c->>1, c->>2, c->>3, c->>4
+        INSERT INTO stg_contact (row_number, customer_no, kind, owner_role, owner_name, label, value,
+                                 value_hash)
+        SELECT s.row_number, s.customer_no, c->>0, c->>1, c->>2, c->>3, c->>4, c->>5
         FROM stg_account s CROSS JOIN LATERAL jsonb_array_elements(s.contacts) AS c
         """
     )
@@ -271,19 +277,20 @@ def _load_accounts(
         "DELETE FROM stg_contact c WHERE NOT EXISTS (SELECT 1 FROM stg_account s WHERE s.row_number = c.row_number)"
     )
 
-    # Customers: one per customer_no; when a file repeats a customer, its last row wins.
+    # Customers: one per customer_no; when a file repeats a customer, its last row wins. The ID
+    # number is compared by its blind index: a new ciphertext of the same number is no change.
     cur.execute(
         """
-        INSERT INTO portfolio_customer (creditor_id, customer_no, name, id_number, employer, time_zone,
-                                        created_at, updated_at)
-        SELECT DISTINCT ON (customer_no) %(creditor)s, customer_no, name, id_number, employer,
-               'Asia/Shanghai', now(), now()
+        INSERT INTO portfolio_customer (creditor_id, customer_no, name, id_number, id_number_hash, employer,
+                                        time_zone, created_at, updated_at)
+        SELECT DISTINCT ON (customer_no) %(creditor)s, customer_no, name, id_number, id_number_hash,
+               employer, 'Asia/Shanghai', now(), now()
         FROM stg_account ORDER BY customer_no, row_number DESC
         ON CONFLICT (creditor_id, customer_no) DO UPDATE
-            SET name = EXCLUDED.name, id_number = EXCLUDED.id_number, employer = EXCLUDED.employer,
-                updated_at = now()
-            WHERE (portfolio_customer.name, portfolio_customer.id_number, portfolio_customer.employer)
-                  IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.id_number, EXCLUDED.employer)
+            SET name = EXCLUDED.name, id_number = EXCLUDED.id_number, id_number_hash = EXCLUDED.id_number_hash,
+                employer = EXCLUDED.employer, updated_at = now()
+            WHERE (portfolio_customer.name, portfolio_customer.id_number_hash, portfolio_customer.employer)
+                  IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.id_number_hash, EXCLUDED.employer)
         """,
         params,
     )
@@ -356,17 +363,19 @@ def _load_accounts(
         params,
     )
     inserted, updated = cur.fetchone() or (0, 0)
-    # Contact points: new ones are added; known ones keep their validity and do-not-contact state.
+    # Contact points: new ones are added; known ones keep their validity and do-not-contact state
+    # (and their ciphertext: the same value by its blind index is the same contact point).
     cur.execute(
         """
-        INSERT INTO portfolio_contactpoint (customer_id, kind, owner_role, owner_name, label, value, is_valid,
-                                            do_not_contact, do_not_contact_reason, created_at)
-        SELECT DISTINCT ON (c.id, sc.kind, sc.owner_role, sc.value)
-               c.id, sc.kind, sc.owner_role, sc.owner_name, sc.label, sc.value, true, false, '', now()
+        INSERT INTO portfolio_contactpoint (customer_id, kind, owner_role, owner_name, label, value, value_hash,
+                                            is_valid, do_not_contact, do_not_contact_reason, created_at)
+        SELECT DISTINCT ON (c.id, sc.kind, sc.owner_role, sc.value_hash)
+               c.id, sc.kind, sc.owner_role, sc.owner_name, sc.label, sc.value, sc.value_hash,
+               true, false, '', now()
         FROM stg_contact sc
         JOIN portfolio_customer c ON c.creditor_id = %(creditor)s AND c.customer_no = sc.customer_no
-        ORDER BY c.id, sc.kind, sc.owner_role, sc.value, sc.row_number DESC
-        ON CONFLICT (customer_id, kind, owner_role, value) DO UPDATE
+        ORDER BY c.id, sc.kind, sc.owner_role, sc.value_hash, sc.row_number DESC
+        ON CONFLICT (customer_id, kind, owner_role, value_hash) DO UPDATE
             SET owner_name = EXCLUDED.owner_name, label = EXCLUDED.label
             WHERE (portfolio_contactpoint.owner_name, portfolio_contactpoint.label)
                   IS DISTINCT FROM (EXCLUDED.owner_name, EXCLUDED.label)
@@ -413,16 +422,20 @@ def _parsed_rows(batch: ImportBatch, opened: OpenedFile, headers: Any) -> Iterat
     Python; reading, COPY and PostgreSQL keep the main process busy meanwhile)."""
     workers = int(os.environ.get("ARREARS_IMPORT_WORKERS", os.cpu_count() or 1))
     creditor_code = batch.creditor.code
+    # The workers get the ring with their work (the same keys, however this process got them).
+    ring = crypto.keyring() if batch.kind == ImportKind.ACCOUNTS else None
     if workers < 2 or batch.size_bytes < PARALLEL_MIN_BYTES:
         for chunk in _chunks(opened):
-            yield from row_parsers.parse_chunk(batch.kind, headers, creditor_code, chunk)
+            yield from row_parsers.parse_chunk(batch.kind, headers, creditor_code, chunk, ring)
         return
     # "spawn", not fork: the web and job workers have threads, which fork would copy half-way.
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         pending: collections.deque[concurrent.futures.Future[list[row_parsers.Parsed]]] = collections.deque()
         for chunk in _chunks(opened):
-            pending.append(pool.submit(row_parsers.parse_chunk, batch.kind, headers, creditor_code, chunk))
+            pending.append(
+                pool.submit(row_parsers.parse_chunk, batch.kind, headers, creditor_code, chunk, ring)
+            )
             # A bounded window keeps memory flat however long the file is.
             if len(pending) >= 2 * workers:
                 yield from pending.popleft().result()

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from arrears.core.crypto import KeyRing
 from arrears.portfolio.importing import fields as f
 from arrears.portfolio.importing.headers import HeaderMap
 
@@ -109,11 +110,48 @@ ACCOUNT_COLUMNS = (
     "flags",
     "contacts",
 )
+# What is COPY-ed: the sealed row (id_number encrypted) and the blind index of the ID number.
+ACCOUNT_STAGING_COLUMNS = (*ACCOUNT_COLUMNS, "id_number_hash")
+# The columns' associated data and blind-index domains (arrears.core.fields.column_context);
+# literal here because the parser runs in worker processes without Django's models.
+ID_NUMBER_CONTEXT = "portfolio_customer.id_number"
+CONTACT_VALUE_CONTEXT = "portfolio_contactpoint.value"
+ID_NUMBER_INDEX = ACCOUNT_COLUMNS.index("id_number") - 1  # positions in the tuple (no row_number)
+CONTACTS_INDEX = ACCOUNT_COLUMNS.index("contacts") - 1
 
 
 def parse_account_row(headers: HeaderMap, cells: list[Any], *, creditor_code: str) -> tuple[Any, ...]:
-    """One accounts-file row → its staging tuple (without row_number); contacts as a JSON list of
-    [kind, owner_role, owner_name, label, value]."""
+    """One accounts-file row → its values (without row_number), in plaintext; contacts as a JSON
+    list of [kind, owner_role, owner_name, label, value]."""
+    values = _parse_account(headers, cells, creditor_code=creditor_code)
+    contacts = json.dumps(values[CONTACTS_INDEX], ensure_ascii=False)
+    return (*values[:CONTACTS_INDEX], contacts, *values[CONTACTS_INDEX + 1 :])
+
+
+def seal_account_row(values: tuple[Any, ...], ring: KeyRing) -> tuple[Any, ...]:
+    """The staging tuple of ``_parse_account``'s values: the ID number and every contact value
+    encrypted, each with its blind index (contacts as JSON lists of [kind, owner_role,
+    owner_name, label, encrypted value, value hash]; the ID number's hash appended last).
+    Done here, in the parsing workers, because it is per-value CPU work."""
+    id_number = values[ID_NUMBER_INDEX]
+    contacts = [
+        (
+            kind,
+            owner,
+            owner_name,
+            label,
+            ring.encrypt(value, context=CONTACT_VALUE_CONTEXT),
+            ring.blind_index(value, context=CONTACT_VALUE_CONTEXT),
+        )
+        for kind, owner, owner_name, label, value in values[CONTACTS_INDEX]
+    ]
+    sealed = list(values)
+    sealed[ID_NUMBER_INDEX] = ring.encrypt(id_number, context=ID_NUMBER_CONTEXT)
+    sealed[CONTACTS_INDEX] = json.dumps(contacts, ensure_ascii=False)
+    return (*sealed, ring.blind_index(id_number, context=ID_NUMBER_CONTEXT))
+
+
+def _parse_account(headers: HeaderMap, cells: list[Any], *, creditor_code: str) -> tuple[Any, ...]:
     row = _Row(headers, cells)
     creditor = row.get("creditor", _text(32))
     if creditor and creditor.upper() != creditor_code.upper():
@@ -201,7 +239,7 @@ def parse_account_row(headers: HeaderMap, cells: list[Any], *, creditor_code: st
         json.dumps(flags),
         # The row's contact points travel with it as JSON and are unnested in SQL, so one COPY
         # carries the whole file.
-        json.dumps(contacts, ensure_ascii=False),
+        contacts,
     )
     return account
 
@@ -266,8 +304,6 @@ def parse_payment_row(headers: HeaderMap, cells: list[Any]) -> tuple[Any, ...]:
 
 Parsed = tuple[int, str | None, list[RowProblem] | None]
 
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
 
 def copy_line(values: tuple[Any, ...]) -> str:
     """One row in PostgreSQL's COPY text format (tab-separated, backslash escapes, \\N for NULL)."""
@@ -276,7 +312,13 @@ def copy_line(values: tuple[Any, ...]) -> str:
         if value is None:
             fields.append("\\N")
         elif isinstance(value, str):
-            fields.append(value.translate(_COPY_ESCAPES))
+            # str.replace runs in C; translate() with a dict is per character in Python, which
+            # showed once rows carried ciphertexts (a few hundred characters each).
+            if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+                value = (
+                    value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+                )
+            fields.append(value)
         elif isinstance(value, date):
             fields.append(value.isoformat())
         else:
@@ -285,18 +327,24 @@ def copy_line(values: tuple[Any, ...]) -> str:
 
 
 def parse_chunk(
-    kind: str, headers: HeaderMap, creditor_code: str, chunk: list[tuple[int, list[Any]]]
+    kind: str,
+    headers: HeaderMap,
+    creditor_code: str,
+    chunk: list[tuple[int, list[Any]]],
+    ring: KeyRing | None = None,
 ) -> list[Parsed]:
     """Parse rows of one file kind: (row_number, COPY line, None) or (row_number, None, problems).
 
     A module-level function of plain arguments so a process pool can run it; it returns COPY
-    text so the main process only has to pass bytes on to PostgreSQL.
+    text so the main process only has to pass bytes on to PostgreSQL. Accounts rows need the
+    key ring (``ring``) to encrypt their personal data.
     """
     results: list[Parsed] = []
     for row_number, cells in chunk:
         try:
             if kind == "accounts":
-                parsed = parse_account_row(headers, cells, creditor_code=creditor_code)
+                assert ring is not None, "accounts rows are encrypted: pass the key ring"
+                parsed = seal_account_row(_parse_account(headers, cells, creditor_code=creditor_code), ring)
             elif kind == "schedule":
                 parsed = parse_schedule_row(headers, cells)
             else:
