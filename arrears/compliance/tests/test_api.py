@@ -16,7 +16,7 @@ from arrears.conftest import Book
 from arrears.core.models import Event
 from arrears.tests.factories import ContactPointFactory, UserFactory
 
-from .test_guard_edges import SHANGHAI, at, log
+from .test_guard_edges import SHANGHAI, at, log, seeded  # noqa: F401 (seeded: an autouse fixture)
 
 pytestmark = pytest.mark.django_db
 

@@ -15,11 +15,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import DatabaseError, transaction
 
-from arrears.cases.models import Activity, Case, CaseHold
+from arrears.cases.action_codes import DEFAULT_ACTION_CODES
+from arrears.cases.models import ActionCode, Activity, Case, CaseHold
 from arrears.compliance.inputs import Channel
-from arrears.compliance.models import Decision
+from arrears.compliance.models import Decision, PolicyPackVersion
+from arrears.compliance.packs import PACKS, params_as_json
 from arrears.compliance.services import GuardError, creditor_packs_set, guard_check
 from arrears.core.calendar import library_knows
+from arrears.delinquency.tests.books import ensure_calendar
 from arrears.portfolio.models import ContactPoint, Customer
 from arrears.tests.factories import AccountFactory, CaseFactory, ContactPointFactory
 
@@ -34,6 +37,23 @@ def at(
     year: int, month: int, day: int, hour: int, minute: int = 0, second: int = 0, zone: ZoneInfo = SHANGHAI
 ) -> dt.datetime:
     return dt.datetime(year, month, day, hour, minute, second, tzinfo=zone)
+
+
+@pytest.fixture(autouse=True)
+def seeded(db: None) -> None:
+    """The rows migrations seed (action codes, pack versions, the calendar): a transactional
+    test elsewhere in the run flushes them, so put back whatever is missing."""
+    for order, item in enumerate(DEFAULT_ACTION_CODES):
+        ActionCode.objects.get_or_create(
+            code=item.code, defaults={**item._asdict(), "sort_order": (order + 1) * 10}
+        )
+    for pack in PACKS.values():
+        PolicyPackVersion.objects.get_or_create(
+            pack=pack.id,
+            version=pack.version,
+            defaults={"params": params_as_json(pack.params), "note": "catalogue defaults"},
+        )
+    ensure_calendar()
 
 
 @dataclass

@@ -16,7 +16,7 @@ from arrears.compliance.services import creditor_packs_set, guard_check, pack_pa
 from arrears.delinquency.models import AccountState
 from arrears.tests.factories import AccountFactory, CaseFactory, ContactPointFactory
 
-from .test_guard_edges import SHANGHAI, ask, at, log, make_debtor, violations
+from .test_guard_edges import SHANGHAI, ask, at, log, make_debtor, seeded, violations  # noqa: F401 (seeded: an autouse fixture)
 
 pytestmark = pytest.mark.django_db
 

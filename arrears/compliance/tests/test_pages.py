@@ -17,7 +17,7 @@ from arrears.compliance.packs import CN_HOUSE, US_REGF, params_as_json
 from arrears.core.models import Event
 from arrears.tests.factories import UserFactory
 
-from .test_guard_edges import SHANGHAI, ask, at, make_debtor
+from .test_guard_edges import SHANGHAI, ask, at, make_debtor, seeded  # noqa: F401 (seeded: an autouse fixture)
 
 pytestmark = pytest.mark.django_db
 
