@@ -338,3 +338,18 @@ def test_the_admin_shows_the_guards_tables_read_only(
         == 403
     )
     assert Decision.objects.count() == 3
+
+
+def test_the_pages_in_english(
+    client: Client, people: dict[str, User], decisions: dict[str, Decision]
+) -> None:
+    client.force_login(people["admin"])
+    english = {"HTTP_ACCEPT_LANGUAGE": "en"}
+
+    packs = client.get("/compliance/packs/", **english).content.decode()
+    detail = client.get("/compliance/packs/cn-house/", **english).content.decode()
+    log = client.get("/compliance/decisions/?rule=H12", **english).content.decode()
+
+    assert "Policy packs" in packs and "House rules (seed documents)" in packs
+    assert "Contact window opens" in detail and "Save as a new version" in detail
+    assert "Prohibited language: 白痴" in log and "Compliance decision log" in log
