@@ -83,14 +83,16 @@ SELECT '!', false, 'collector' || u, '', '', '', false, true, now(), 'collector'
        (SELECT id FROM accounts_team WHERE code = 'T' || (1 + mod(u - 1, %(teams)s)))
   FROM generate_series(1, %(collectors)s) u;
 
-INSERT INTO portfolio_customer (creditor_id, customer_no, name, id_number, employer, time_zone, protected_reason,
-                                created_at, updated_at)
-SELECT c.id, 'C' || lpad(g::text, 9, '0'), '客户' || g, '110105198803141237', '', 'Asia/Shanghai', '', now(), now()
+-- The queue never reads personal data: ID numbers and phones are placeholders here, neither
+-- encrypted nor hashed like the application's own writes (docs/security.md).
+INSERT INTO portfolio_customer (creditor_id, customer_no, name, id_number, id_number_hash, employer, time_zone,
+                                protected_reason, created_at, updated_at)
+SELECT c.id, 'C' || lpad(g::text, 9, '0'), '客户' || g, 'bench', 'bench' || g, '', 'Asia/Shanghai', '', now(), now()
   FROM portfolio_creditor c, generate_series(1, %(n)s) g WHERE c.code = 'BENCH';
 
-INSERT INTO portfolio_contactpoint (customer_id, kind, owner_role, owner_name, label, value, is_valid,
+INSERT INTO portfolio_contactpoint (customer_id, kind, owner_role, owner_name, label, value, value_hash, is_valid,
                                     do_not_contact, do_not_contact_reason, created_at)
-SELECT cu.id, 'mobile', 'self', '', '', '138' || lpad(cu.id::text, 8, '0'), true, false, '', now()
+SELECT cu.id, 'mobile', 'self', '', '', 'bench', 'bench' || cu.id, true, false, '', now()
   FROM portfolio_customer cu;
 
 INSERT INTO portfolio_account (creditor_id, account_no, product_id, customer_id, principal_fen, open_date, term,
