@@ -439,3 +439,23 @@ def test_copy_lines_round_trip_through_postgresql(db: None) -> None:
             copy.write(line)
         cursor.execute("SELECT * FROM t_copy")
         assert cursor.fetchall() == [(1, *awkward, None)]
+
+
+def test_worker_processes_encrypt_with_the_parents_key_ring(
+    creditor: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from arrears.portfolio.importing import loader
+
+    monkeypatch.setattr(loader, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(loader, "CHUNK_ROWS", 1)
+    monkeypatch.setenv("ARREARS_IMPORT_WORKERS", "2")
+    only_here = KeyRing(data_keys=[("kw", K2)], index_key=INDEX)  # the workers cannot load this one
+
+    with crypto.use_keyring(only_here):
+        batch = load(tmp_path, ROW_ZHANG, ROW_CHEN)
+        assert batch.rows_inserted == 2
+        assert Customer.objects.get(customer_no="C1002").id_number == "440304199208072340"
+    assert keys_status() == {
+        "portfolio_contactpoint.value": {"kw": 11},
+        "portfolio_customer.id_number": {"kw": 2},
+    }
