@@ -209,6 +209,12 @@ def default_key_file() -> Path:
     return var_dir / "keys" / "data.keys"
 
 
+def configured_key_file() -> Path:
+    """``ARREARS_DATA_KEY_FILE``, else the default."""
+    configured = os.environ.get(FILE_VARIABLE, "").strip()
+    return Path(configured) if configured else default_key_file()
+
+
 def _read_key_file(path: Path) -> dict[str, str]:
     values: dict[str, str] = {}
     try:

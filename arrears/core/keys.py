@@ -122,7 +122,7 @@ def keys_rotate(
 def key_file_add_key(*, path: Path | None = None, key_id: str | None = None) -> str:
     """Put a fresh data key in front of the key file's ring (it becomes the current key) and
     return its id. The old keys stay until ``keys rotate`` has run and they are removed by hand."""
-    path = path or crypto.default_key_file()
+    path = path or crypto.configured_key_file()
     ring = crypto.load_keyring({crypto.FILE_VARIABLE: str(path)})
     if key_id is None:
         numbers = [int(k[1:]) for k in ring.key_ids if k[:1] == "k" and k[1:].isdigit()]

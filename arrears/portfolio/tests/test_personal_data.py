@@ -459,3 +459,20 @@ def test_worker_processes_encrypt_with_the_parents_key_ring(
         "portfolio_contactpoint.value": {"kw": 11},
         "portfolio_customer.id_number": {"kw": 2},
     }
+
+
+def test_keys_add_uses_the_configured_key_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "elsewhere.keys"
+    path.write_text(crypto.key_file_text([("k1", K1)], INDEX))
+    monkeypatch.setenv(crypto.FILE_VARIABLE, str(path))
+    monkeypatch.delenv(crypto.KEYS_VARIABLE, raising=False)
+    monkeypatch.delenv(crypto.INDEX_VARIABLE, raising=False)
+    try:
+        call_command("keys", "add")
+        assert crypto.load_keyring({crypto.FILE_VARIABLE: str(path)}).key_ids == ["k2", "k1"]
+        assert f"added key k2 in front of {path}" in capsys.readouterr().out
+    finally:
+        monkeypatch.undo()
+        crypto.keyring_reload()

@@ -35,7 +35,7 @@ class Command(BaseCommand):
                     )
                 key_id = key_file_add_key(key_id=options["key_id"])
                 crypto.keyring_reload()
-                self.stdout.write(f"added key {key_id} in front of {crypto.default_key_file()}")
+                self.stdout.write(f"added key {key_id} in front of {crypto.configured_key_file()}")
                 self.stdout.write("now run `arrears keys rotate`; keep the old keys until it has finished")
                 return
             ring = crypto.keyring()
