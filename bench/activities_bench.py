@@ -648,7 +648,7 @@ def verify(plan: Plan, since: dt.datetime) -> dict[str, Any]:
 # process only; the server runs the code as it is.
 SECTIONS = (
     ("arrears.accounts.auth", "user_for_token", "bearer token → user"),
-    ("arrears.cases.api_work", "_workable_case", "case lookup (case_get) and role"),
+    ("arrears.cases.api_work", "_workable_case", "case lookup in scope, and role"),
     ("arrears.cases.services", "activity_log", "activity_log, all of it"),
     ("arrears.compliance.services", "guard_check", "  guard_check (reads, rules, decision row)"),
     ("arrears.cases.services", "_refresh_followup", "  follow-up due time and case update"),
