@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
 from arrears.cases import selectors, services
-from arrears.cases.models import Activity, CaseHold, Channel, Direction, HoldKind, Promise
+from arrears.cases.models import ActionCodeCategory, Activity, CaseHold, Channel, Direction, HoldKind, Promise
 from arrears.compliance.api import CheckOut
 from arrears.compliance.api import _check_out as check_out
 from arrears.core.api_types import ApiText
@@ -139,7 +139,9 @@ def _who(user: Any) -> str | None:
 
 
 def _activity_out(activity: Activity) -> ActivityOut:
-    promise = activity.promises.order_by("-id").first()
+    # Only promise codes make a promise; other activities need no query for it.
+    makes_promise = activity.action_code.category == ActionCodeCategory.PROMISE
+    promise = activity.promises.order_by("-id").first() if makes_promise else None
     return ActivityOut(
         id=activity.pk,
         case_id=activity.case_id,
@@ -199,7 +201,7 @@ def _refused(refusal: services.WorkRefused) -> Status[Any]:
 
 
 def _workable_case(request: HttpRequest, case_id: int) -> tuple[Any, Status[Any] | None]:
-    case = selectors.case_get(user=request.user, case_id=case_id)
+    case = selectors.case_for_work(user=request.user, case_id=case_id)
     if case is None:
         return None, _not_found()
     if not services.user_can_work(request.user, case):
@@ -260,7 +262,7 @@ def activity_create(request: HttpRequest, case_id: int, payload: ActivityIn) -> 
 
 @router.get("/cases/{case_id}/activities", response={200: list[ActivityOut], 404: WorkErrorOut})
 def activity_list(request: HttpRequest, case_id: int, q: ApiText = "", limit: int = 50) -> Status[Any]:
-    case = selectors.case_get(user=request.user, case_id=case_id)
+    case = selectors.case_for_work(user=request.user, case_id=case_id)
     if case is None:
         return _not_found()
     rows = selectors.case_activities(case=case, search=q, limit=limit)
@@ -285,7 +287,7 @@ def promise_create(request: HttpRequest, case_id: int, payload: PromiseIn) -> St
 
 @router.get("/cases/{case_id}/promises", response={200: list[PromiseOut], 404: WorkErrorOut})
 def promise_list(request: HttpRequest, case_id: int) -> Status[Any]:
-    case = selectors.case_get(user=request.user, case_id=case_id)
+    case = selectors.case_for_work(user=request.user, case_id=case_id)
     if case is None:
         return _not_found()
     return Status(200, [_promise_out(row) for row in selectors.case_promises(case=case)])
@@ -305,7 +307,7 @@ def hold_create(request: HttpRequest, case_id: int, payload: HoldIn) -> Status[A
 
 @router.get("/cases/{case_id}/holds", response={200: list[HoldOut], 404: WorkErrorOut})
 def hold_list(request: HttpRequest, case_id: int) -> Status[Any]:
-    case = selectors.case_get(user=request.user, case_id=case_id)
+    case = selectors.case_for_work(user=request.user, case_id=case_id)
     if case is None:
         return _not_found()
     return Status(200, [_hold_out(row) for row in selectors.case_active_holds(case=case)])

@@ -218,6 +218,12 @@ def case_get(*, user: Viewer, case_id: int) -> Case | None:
     )
 
 
+def case_for_work(*, user: Viewer, case_id: int) -> Case | None:
+    """One case in the user's scope with only what the work services need (account and
+    customer), for the write endpoints: no history, so the cost does not grow with the case."""
+    return cases_visible_to(user).select_related("account", "customer").filter(pk=case_id).first()
+
+
 def assignee_choices(*, user: Viewer) -> list[User]:
     """The collectors whose cases the user may filter by: everyone's for supervisors, the team's
     for a team leader, the agency's staff for an agency user, oneself for a collector."""
@@ -289,11 +295,14 @@ STATUS_CHANNEL = {"mobile": "call", "home": "call", "work": "call", "email": "em
 def contact_point_statuses(*, case: Case, at: dt.datetime) -> list[tuple[ContactPoint, Any]]:
     """Each contact point with the guard's preview for its usual channel at `at` (not stored)."""
     from arrears.compliance.inputs import Visit
+    from arrears.compliance.selectors import guard_reads
     from arrears.compliance.services import guard_check
 
     points = list(
         ContactPoint.objects.filter(customer_id=case.customer_id).order_by("owner_role", "kind", "pk")
     )
+    # The case's history, holds, packs and calendar at `at` are the same for every point: read once.
+    reads = guard_reads(case=case, at=at) if points else None
     result = []
     for point in points:
         channel = STATUS_CHANNEL.get(point.kind, "call")
@@ -301,7 +310,14 @@ def contact_point_statuses(*, case: Case, at: dt.datetime) -> list[tuple[Contact
         # the preview is about the person and the time, not the crew.
         visit = Visit(visitors=2, recording_device=True) if channel == "visit" else None
         decision = guard_check(
-            case=case, channel=channel, contact_point=point, at=at, purpose="status", visit=visit, store=False
+            case=case,
+            channel=channel,
+            contact_point=point,
+            at=at,
+            purpose="status",
+            visit=visit,
+            store=False,
+            reads=reads,
         )
         result.append((point, decision))
     return result

@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import connection, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -402,23 +403,14 @@ def _zone(case: Case) -> ZoneInfo:
         return ZoneInfo(DEFAULT_ZONE)
 
 
-def _balance_fen(case: Case) -> int | None:
-    state = (
-        AccountState.objects.filter(account_id=case.account_id)
-        .values_list("outstanding_fen", flat=True)
-        .first()
-    )
-    return state
-
-
-def _refresh_followup(case: Case, last_activity_at: dt.datetime) -> None:
+def _refresh_followup(case: Case, last_activity_at: dt.datetime, *, balance_fen: int | None) -> None:
     """Move the case's last activity and SLA due time forward (never back: a call logged
     late for yesterday does not undo today's)."""
     latest = max(filter(None, [case.last_activity_at, last_activity_at]))
     case.last_activity_at = latest
     case.followup_due_at = followup_due_at(
         bucket_group=case.bucket_group,
-        balance_fen=_balance_fen(case),
+        balance_fen=balance_fen,
         last_activity_at=latest,
         opened_at=case.opened_at,
         zone=_zone(case),
@@ -563,7 +555,20 @@ def activity_log(
         raise ContactRefused(decision)
 
     with transaction.atomic():
-        locked = Case.objects.select_for_update().select_related("customer").get(pk=case.pk)
+        # One statement: the case row locked, with the customer (zone, protection) and the
+        # balance the follow-up interval depends on (small balances are followed up less).
+        locked = (
+            Case.objects.select_for_update(of=("self",))
+            .select_related("customer")
+            .annotate(
+                balance_fen=Subquery(
+                    AccountState.objects.filter(account_id=OuterRef("account_id")).values("outstanding_fen")[
+                        :1
+                    ]
+                )
+            )
+            .get(pk=case.pk)
+        )
         activity = Activity.objects.create(
             case=locked,
             customer_id=locked.customer_id,
@@ -591,7 +596,7 @@ def activity_log(
             connected=connected,
             right_party=right_party,
         )
-        _refresh_followup(locked, started_at)
+        _refresh_followup(locked, started_at, balance_fen=getattr(locked, "balance_fen", None))
         if code.category == "promise":
             assert promise_amount_fen is not None and promise_due_at is not None
             promise_make(
@@ -612,7 +617,9 @@ def activity_log(
             task_create(
                 case=locked, actor=actor, kind=TaskKind.CALLBACK, due_at=callback_at, note=notes[:500]
             )
-    case.refresh_from_db()
+    # The caller's instance follows what was written (hold_place keeps `locked.status`), no re-read.
+    for field in ("status", "last_activity_at", "followup_due_at"):
+        setattr(case, field, getattr(locked, field))
     return activity
 
 

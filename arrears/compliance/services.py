@@ -67,6 +67,7 @@ def guard_check(
     recording_available: bool = True,
     only_rules: frozenset[str] | None = None,
     store: bool = True,
+    reads: selectors.GuardReads | None = None,
 ) -> Decision:
     """Ask the creditor's packs whether this contact may happen at `at`, and store the answer.
 
@@ -78,8 +79,10 @@ def guard_check(
         raise GuardError("naive datetime")
     if contact_point.customer_id != case.customer_id:
         raise GuardError("contact point of another customer")
-    # One round trip for the packs and everything the input needs (the guard's latency budget).
-    reads = selectors.guard_reads(case=case, at=at)
+    # One round trip for the packs and everything the input needs (the guard's latency budget);
+    # previews of several contact points of one case at one time share it (`reads`).
+    if reads is None:
+        reads = selectors.guard_reads(case=case, at=at)
     packs: Sequence[Pack] = reads.packs
     if only_rules is not None:
         packs = [

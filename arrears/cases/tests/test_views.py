@@ -418,9 +418,20 @@ def test_case_page_query_count_is_pinned(client, book: Book, django_assert_num_q
         CaseEvent.objects.create(case=case, kind=CaseEventKind.ASSIGNED, to_value="alice", actor=book.sam)
     client.force_login(book.alice)
 
-    # session, user, case (with account, customer, assignee), contact points, events, state.
-    # + the session's second-factor check (its first request) and the session save (idle timeout: savepoint, update, release).
-    with django_assert_num_queries(10):
+    # session, user, the second-factor check (first request), case (with account, customer,
+    # assignee), contact points, events, state; the workspace: contact points for the live
+    # status, the guard's reads (one round trip of seven statements, shared by every point),
+    # activities, open promises, open tasks, holds, recent decisions; the forms' choices
+    # (contact points, action codes); the session save (savepoint, update, release).
+    with django_assert_num_queries(19):
+        client.get(f"/cases/{case.pk}/")
+
+    # More contact points and more history cost no more queries (the second request skips
+    # only the session's second-factor check).
+    for n in range(5, 10):
+        ContactPointFactory(customer=case.customer, value=f"1380000000{n}")
+        CaseEvent.objects.create(case=case, kind=CaseEventKind.ASSIGNED, to_value="alice", actor=book.sam)
+    with django_assert_num_queries(18):
         client.get(f"/cases/{case.pk}/")
 
 
