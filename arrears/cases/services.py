@@ -959,7 +959,12 @@ def customer_update(
                 "timezone",
                 _("时区 {zone} 不存在；请用 IANA 名称，例如 Asia/Shanghai。").format(zone=time_zone),
             ) from error
-        if "/" not in time_zone:
+        # The end-of-day SQL converts times with PostgreSQL's own zone database: a name it
+        # does not know would fail the batch, so it must know it too.
+        with connection.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_timezone_names WHERE name = %s", [time_zone])
+            known_to_database = cur.fetchone() is not None
+        if "/" not in time_zone or not known_to_database:
             raise WorkRefused(
                 "timezone",
                 _("时区 {zone} 不存在；请用 IANA 名称，例如 Asia/Shanghai。").format(zone=time_zone),

@@ -60,6 +60,7 @@ PROBLEM_TEXTS: Mapping[str, Any] = {
     "not_a_number": _("须为不小于 0 的整数"),
     "not_a_time": _("须为 HH:MM 格式的时间"),
     "not_words": _("须为至少一个非空词语的列表"),
+    "window_order": _("时段须先开始后结束：结束时间须晚于开始时间（免打扰时段：结束须早于开始）"),
     "unknown_pack": _("未知的策略包"),
     "empty": _("至少选择一个策略包"),
 }

@@ -339,6 +339,26 @@ def params_problems(pack_id: str, params: Mapping[str, object]) -> list[tuple[st
                 problems.append((key, "not_a_time"))
         elif not _is_word_list(value):
             problems.append((key, "not_words"))
+    problems += _window_problems(params, {key for key, _code in problems})
+    return problems
+
+
+# Windows as (opens, closes) parameter pairs: the allowed part of the day must open before
+# it closes (quiet hours run the other way: their end opens the day, their start closes it).
+_WINDOWS = (
+    ("contact_window_start", "contact_window_end"),
+    ("convenient_window_start", "convenient_window_end"),
+    ("quiet_hours_end", "quiet_hours_start"),
+)
+
+
+def _window_problems(params: Mapping[str, object], bad: set[str]) -> list[tuple[str, str]]:
+    problems = []
+    for opens, closes in _WINDOWS:
+        if opens not in params or closes not in params or {opens, closes} & bad:
+            continue
+        if str(params[opens]) >= str(params[closes]):  # "HH:MM" strings order as times
+            problems.append((closes, "window_order"))
     return problems
 
 

@@ -221,3 +221,15 @@ def test_the_allowed_from_time_passes_when_tried_again(
             contact(when=decision.allowed_from, debtor_zones=zones, calendar=calendar), DEFAULT_PACKS
         )
         assert retried.allowed, retried.violations
+
+
+def test_a_window_that_closes_before_it_opens_is_a_problem_not_a_crash() -> None:
+    from arrears.compliance.packs import CN_HOUSE, CN_INDUSTRY_2026, params_problems
+
+    house = dict(CN_HOUSE.params, contact_window_start="21:00", contact_window_end="08:00")
+    assert params_problems("cn-house", house) == [("contact_window_end", "window_order")]
+    same = dict(CN_HOUSE.params, contact_window_start="09:00", contact_window_end="09:00")
+    assert params_problems("cn-house", same) == [("contact_window_end", "window_order")]
+    quiet = dict(CN_INDUSTRY_2026.params, quiet_hours_start="07:00", quiet_hours_end="08:00")
+    assert params_problems("cn-industry-2026", quiet) == [("quiet_hours_start", "window_order")]
+    assert params_problems("cn-industry-2026", dict(CN_INDUSTRY_2026.params)) == []
