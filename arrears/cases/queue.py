@@ -27,9 +27,11 @@ and "next case" never hands them out: the guard would refuse every contact anywa
 The score is computed in SQL, in one statement (`_QUEUE_SQL`), over the collector's open cases
 (partial index `case_queue_idx`, assigned_collector_id WHERE status <> 'closed') and their
 team's shared queue (partial index `case_team_pool_idx`, team_id WHERE unassigned and open),
-with one index probe per fact and case: the overdue amount from `accountstate_overdue_idx`
-(index-only), promises by their case index, open tasks by `task_open_idx`, holds by
-`hold_one_active_kind`, person-wide holds once by `hold_person_active_idx`. "Next case" runs
+reading the case's earliest open promise and task and whether it has an active hold from the
+case row itself (`promise_due_at`, `task_due_at`, `hold_active`: kept by triggers on promises,
+tasks and holds, migration 0007_queue_facts), with one index probe per case for the overdue
+amount (`accountstate_overdue_idx`, index-only) and person-wide holds read once by
+`hold_person_active_idx`. "Next case" runs
 that ranking for the first `CLAIM_BATCH` claimable cases and then
 ``SELECT … FOR UPDATE SKIP LOCKED LIMIT 1`` over them by primary key (`_LOCK_SQL`).
 """
@@ -194,12 +196,12 @@ SELECT q.*,
         SELECT c.id, c.account_id, c.customer_id, c.assigned_collector_id IS NULL AS from_pool, c.bucket_group,
                c.last_activity_at, c.followup_due_at, c.claimed_by_id, c.claimed_until,
                (SELECT s.overdue_fen FROM delinquency_accountstate s WHERE s.account_id = c.account_id) AS overdue_fen,
-               (SELECT min(p.due_at) FROM cases_promise p
-                 WHERE p.case_id = c.id AND p.status = 'open' AND p.due_at < %(end_of_today)s) AS promise_due_at,
-               (SELECT min(t.due_at) FROM cases_task t
-                 WHERE t.case_id = c.id AND t.done_at IS NULL AND t.due_at <= %(task_horizon)s) AS task_due_at,
+               -- The earliest open promise and task and whether a hold is active, stored on the
+               -- case by triggers (migration 0007_queue_facts): no probe per candidate.
+               CASE WHEN c.promise_due_at < %(end_of_today)s THEN c.promise_due_at END AS promise_due_at,
+               CASE WHEN c.task_due_at <= %(task_horizon)s THEN c.task_due_at END AS task_due_at,
                c.status = 'on_hold'
-               OR EXISTS (SELECT 1 FROM cases_casehold h WHERE h.case_id = c.id AND h.released_at IS NULL)
+               OR c.hold_active
                -- Deceased and jail holds stop every case of the person; there are few, so the
                -- customers holding them are read once per statement (a hashed subplan).
                OR c.customer_id IN (SELECT o.customer_id FROM cases_casehold h JOIN cases_case o ON o.id = h.case_id
