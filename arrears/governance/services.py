@@ -104,7 +104,7 @@ DEFAULT_POLICY_NOTES: dict[str, str] = {
     DataClass.PERSONAL_DATA_AFTER_CLOSURE: "客户全部账户结清或核销且最后一个案件结案满期限后匿名化;保留账户与还款记录",
     DataClass.IMPORT_FILES: "删除媒体目录中的导入原始文件;保留导入批次记录",
     DataClass.IMPORT_ROW_ERRORS: "删除导入错误行(含原始个人信息)",
-    DataClass.ACTIVITIES_RECORDINGS: "催收记录与录音尚未实现:此类别目前不产生任何效果",
+    DataClass.ACTIVITIES_RECORDINGS: "删除期限前的催收记录(含备注与录音编号)及其合规判定;承诺金额保留",
 }
 
 
@@ -477,9 +477,63 @@ def _import_row_errors(cutoff: dt.date, dry_run: bool) -> tuple[int, int, dict[s
     return deleted, skipped, {"rows": deleted}, ""
 
 
+# An activity is held when a legal hold names its customer or its case's account.
+ACTIVITY_HELD = """
+    EXISTS (SELECT 1 FROM governance_legalhold h JOIN cases_case k ON k.id = x.case_id
+             WHERE h.released_at IS NULL AND (h.customer_id = x.customer_id OR h.account_id = k.account_id))
+"""
+# A guard decision is held through its case (decisions of a purged case have no case left).
+DECISION_HELD = """
+    EXISTS (SELECT 1 FROM governance_legalhold h JOIN cases_case k ON k.id = d.case_id
+             WHERE h.released_at IS NULL AND (h.customer_id = k.customer_id OR h.account_id = k.account_id))
+"""
+
+
 def _activities_recordings(cutoff: dt.date, dry_run: bool) -> tuple[int, int, dict[str, int], str]:
-    # Activities and call recordings are not built yet (later issues): nothing to purge.
-    return 0, 0, {}, "not built yet: no effect"
+    """Activities (notes, recording references) started before the cutoff are deleted, and
+    the guard's decisions asked before it that no kept activity points at (their inputs
+    carry the notes). Promises keep their amounts; their link to the activity is cleared.
+    The recordings themselves live in the telephony system: its retention follows the
+    references this removes."""
+    params = {"cutoff_at": _start_of_local_day(cutoff)}
+    (skipped,) = _fetch_counts(
+        f"SELECT count(*) FROM cases_activity x WHERE x.started_at < %(cutoff_at)s AND {ACTIVITY_HELD}",
+        params,
+    )
+    with connection.cursor() as cursor:
+        # Promises outlive the activity that made them (the foreign key has no ON DELETE).
+        cursor.execute(
+            f"""
+            UPDATE cases_promise SET activity_id = NULL
+             WHERE activity_id IN (SELECT x.id FROM cases_activity x
+                                    WHERE x.started_at < %(cutoff_at)s AND NOT ({ACTIVITY_HELD}))
+            """,
+            params,
+        )
+        cursor.execute(
+            f"""
+            WITH gone AS (
+                DELETE FROM cases_activity x
+                 WHERE x.started_at < %(cutoff_at)s AND NOT ({ACTIVITY_HELD})
+             RETURNING x.id, (x.recording_ref <> '') AS recorded
+            )
+            SELECT count(*), count(*) FILTER (WHERE recorded) FROM gone
+            """,
+            params,
+        )
+        activities, recordings = cursor.fetchone()
+        cursor.execute(
+            f"""
+            DELETE FROM compliance_decision d
+             WHERE d.at < %(cutoff_at)s
+               AND NOT EXISTS (SELECT 1 FROM cases_activity x WHERE x.decision_id = d.id)
+               AND NOT ({DECISION_HELD})
+            """,
+            params,
+        )
+        decisions = cursor.rowcount
+    counts = {"activities": activities, "recording_refs": recordings, "decisions": decisions}
+    return activities, skipped, counts, ""
 
 
 _HANDLERS: dict[str, Callable[[dt.date, bool], tuple[int, int, dict[str, int], str]]] = {

@@ -181,11 +181,78 @@ def test_row_errors_of_old_batches_are_deleted(book: Book) -> None:
     assert ImportRowError.objects.filter(batch=book.recent_batch).count() == 2
 
 
-def test_activities_and_recordings_have_no_effect_yet(book: Book) -> None:
+def _activity(case, *, at: dt.datetime, recording_ref: str = "", with_decision: bool = True):
+    from arrears.cases.models import ActionCode, Activity
+    from arrears.compliance.models import Decision
+
+    code, _ = ActionCode.objects.get_or_create(
+        code="RPC", defaults={"label": "本人接通", "label_en": "Right-party contact", "category": "contact"}
+    )
+    decision = (
+        Decision.objects.create(
+            case=case, channel="call", at=at, purpose="activity", allowed=True, packs=[], inputs={}, result={}
+        )
+        if with_decision
+        else None
+    )
+    return Activity.objects.create(
+        case=case,
+        customer=case.customer,
+        channel="call",
+        direction="outbound",
+        started_at=at,
+        connected=True,
+        right_party=True,
+        action_code=code,
+        notes="客户说下月还",
+        recording_ref=recording_ref,
+        decision=decision,
+    )
+
+
+def test_activities_older_than_the_policy_are_deleted_with_their_decisions_holds_respected(
+    book: Book,
+) -> None:
+    from arrears.cases.models import Activity, Promise
+    from arrears.compliance.models import Decision
+    from arrears.governance.services import legal_hold_place
+
+    case = CaseFactory(account=AccountFactory(customer=book.active, creditor=book.active.creditor))
+    held_case = CaseFactory(account=AccountFactory())
+    old = _activity(case, at=dt.datetime(2026, 6, 1, 10, 0, tzinfo=SHANGHAI), recording_ref="REC-1")
+    promise = Promise.objects.create(
+        case=case,
+        activity=old,
+        kind="PTP",
+        amount_fen=10_000,
+        due_at=dt.datetime(2026, 6, 2, tzinfo=SHANGHAI),
+    )
+    recent = _activity(case, at=dt.datetime(2027, 6, 1, 10, 0, tzinfo=SHANGHAI))
+    held = _activity(held_case, at=dt.datetime(2026, 6, 1, 10, 0, tzinfo=SHANGHAI))
+    lone_old = Decision.objects.create(
+        case=case,
+        channel="call",
+        at=dt.datetime(2026, 5, 1, tzinfo=SHANGHAI),
+        purpose="check",
+        allowed=False,
+        packs=[],
+        inputs={"notes": "x"},
+        result={},
+    )
+    legal_hold_place(reason="诉讼中", actor=UserFactory(username="counsel"), account=held_case.account)
+
     result = retention_run(today=TODAY, dry_run=False).result(DataClass.ACTIVITIES_RECORDINGS)
 
-    assert (result.enabled, result.affected, result.skipped_for_hold) == (True, 0, 0)
-    assert result.note == "not built yet: no effect"
+    assert (result.affected, result.skipped_for_hold, result.note) == (1, 1, "")
+    assert result.counts == {"activities": 1, "recording_refs": 1, "decisions": 2}
+    assert set(Activity.objects.values_list("pk", flat=True)) == {recent.pk, held.pk}
+    assert not Decision.objects.filter(pk__in=[old.decision_id, lone_old.pk]).exists()
+    assert Decision.objects.filter(pk__in=[recent.decision_id, held.decision_id]).count() == 2
+    promise.refresh_from_db()
+    assert (promise.activity_id, promise.amount_fen) == (None, 10_000)
+    # Nothing is due any more.
+    again = retention_run(today=TODAY, dry_run=False).result(DataClass.ACTIVITIES_RECORDINGS)
+    assert (again.affected, again.skipped_for_hold) == (0, 1)
 
 
 def test_the_run_is_recorded_with_counts_per_class_and_events(book: Book) -> None:
