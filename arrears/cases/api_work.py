@@ -126,12 +126,20 @@ class CustomerPatchIn(Schema):
         None, description="illness, pregnancy, hardship, disability, elderly; '' clears"
     )
     timezone: ApiText | None = Field(None, description="IANA zone, e.g. Asia/Shanghai")
+    cease_requested: bool | None = Field(None, description="Reg F stop (U4): the consumer asked us to cease")
+    attorney_represented: bool | None = Field(None, description="Reg F stop (U4): represented by an attorney")
+    employer_prohibits_contact: bool | None = Field(
+        None, description="Reg F stop (U4): the employer prohibits contact at the workplace"
+    )
 
 
 class CustomerStateOut(Schema):
     id: int
     protected_reason: str
     timezone: str
+    cease_requested: bool
+    attorney_represented: bool
+    employer_prohibits_contact: bool
 
 
 def _who(user: Any) -> str | None:
@@ -394,12 +402,20 @@ def customer_patch(request: HttpRequest, customer_id: int, payload: CustomerPatc
             actor=request.user,
             protected_reason=payload.protected_reason,
             time_zone=payload.timezone,
+            stops={
+                flag: value for flag in services.STOP_FLAGS if (value := getattr(payload, flag)) is not None
+            },
         )
     except services.WorkRefused as refusal:
         return _refused(refusal)
     return Status(
         200,
         CustomerStateOut(
-            id=updated.pk, protected_reason=updated.protected_reason, timezone=updated.time_zone
+            id=updated.pk,
+            protected_reason=updated.protected_reason,
+            timezone=updated.time_zone,
+            cease_requested=updated.cease_requested,
+            attorney_represented=updated.attorney_represented,
+            employer_prohibits_contact=updated.employer_prohibits_contact,
         ),
     )

@@ -937,13 +937,27 @@ def contact_point_update(
     return locked
 
 
+STOP_FLAGS = ("cease_requested", "attorney_represented", "employer_prohibits_contact")
+
+
 @transaction.atomic
 def customer_update(
-    *, customer: Customer, actor: Any, protected_reason: str | None = None, time_zone: str | None = None
+    *,
+    customer: Customer,
+    actor: Any,
+    protected_reason: str | None = None,
+    time_zone: str | None = None,
+    stops: dict[str, bool] | None = None,
 ) -> Customer:
-    """Set or clear the customer's protection (H4) and their time zone (contact rules)."""
+    """Set or clear the customer's protection (H4), their time zone (contact rules) and the
+    Regulation F stops (U4: cease requested, attorney, employer prohibits work contact)."""
     locked = Customer.objects.select_for_update().get(pk=customer.pk)
-    before = {"protected_reason": locked.protected_reason, "time_zone": locked.time_zone}
+    before: dict[str, Any] = {"protected_reason": locked.protected_reason, "time_zone": locked.time_zone}
+    before.update({flag: getattr(locked, flag) for flag in STOP_FLAGS})
+    for flag, value in (stops or {}).items():
+        if flag not in STOP_FLAGS:
+            raise WorkRefused(flag, _("未知的停止联系标记。"))
+        setattr(locked, flag, bool(value))
     if protected_reason is not None:
         if protected_reason and protected_reason not in ProtectedReason.values:
             raise WorkRefused(
@@ -970,10 +984,11 @@ def customer_update(
                 _("时区 {zone} 不存在；请用 IANA 名称，例如 Asia/Shanghai。").format(zone=time_zone),
             )
         locked.time_zone = time_zone
-    after = {"protected_reason": locked.protected_reason, "time_zone": locked.time_zone}
+    after: dict[str, Any] = {"protected_reason": locked.protected_reason, "time_zone": locked.time_zone}
+    after.update({flag: getattr(locked, flag) for flag in STOP_FLAGS})
     if after == before:
         return locked
-    locked.save(update_fields=["protected_reason", "protected_since", "time_zone", "updated_at"])
+    locked.save(update_fields=["protected_reason", "protected_since", "time_zone", "updated_at", *STOP_FLAGS])
     for case in _cases_of_customer(locked.pk):
         _case_event(
             case,
@@ -989,11 +1004,8 @@ def customer_update(
         actor=actor,
         data={"before": before, "after": after},
     )
-    customer.protected_reason, customer.protected_since, customer.time_zone = (
-        locked.protected_reason,
-        locked.protected_since,
-        locked.time_zone,
-    )
+    for field in ("protected_reason", "protected_since", "time_zone", *STOP_FLAGS):
+        setattr(customer, field, getattr(locked, field))
     return locked
 
 

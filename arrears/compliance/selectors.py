@@ -395,6 +395,9 @@ def contact_input_for(
         holds=reads.holds,
         protected_reason=customer.protected_reason,
         debtor_reachable=_debtor_reachable(self_phone_ids=self_phone_ids, attempts=history, at=at, zone=zone),
+        cease_requested=customer.cease_requested,
+        attorney_represented=customer.attorney_represented,
+        employer_prohibits_workplace_contact=customer.employer_prohibits_contact,
     )
     return ContactInput(
         channel=channel,

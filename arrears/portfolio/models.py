@@ -142,6 +142,11 @@ class Customer(BlindIndexedModel):
         max_length=20, choices=ProtectedReason.choices, blank=True, default="", db_default=""
     )
     protected_since = models.DateField(null=True, blank=True)
+    # Stops under US Regulation F (guard rule U4): the consumer asked us to cease, is
+    # represented by an attorney, or their employer prohibits contact at work.
+    cease_requested = models.BooleanField(default=False, db_default=False)
+    attorney_represented = models.BooleanField(default=False, db_default=False)
+    employer_prohibits_contact = models.BooleanField(default=False, db_default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

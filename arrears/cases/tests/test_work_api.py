@@ -195,6 +195,9 @@ def test_contact_point_and_customer_patches(client: Client, book: Book, mobile) 
         "id": book.case_alice.customer_id,
         "protected_reason": "pregnancy",
         "timezone": "Asia/Urumqi",
+        "cease_requested": False,
+        "attorney_represented": False,
+        "employer_prohibits_contact": False,
     }
     assert CaseEvent.objects.filter(case=book.case_alice, kind="customer_changed").count() == 1
 
@@ -210,3 +213,29 @@ def test_promise_endpoint(client: Client, book: Book) -> None:
     past = post(client, url, {"amount_fen": 5000, "due_at": "2026-11-20T12:00:00+08:00"}, headers)
     assert past.status_code == 422
     assert [row["id"] for row in client.get(url, headers=headers).json()] == [made.json()["id"]]
+
+
+def test_reg_f_stops_set_through_the_api_stop_calls_under_us_regf(client: Client, book: Book, mobile) -> None:
+    from arrears.compliance.services import creditor_packs_set
+
+    creditor_packs_set(creditor=book.case_alice.account.creditor, pack_ids=["us-regf"], actor=book.sam)
+    book.case_alice.customer.time_zone = "America/New_York"
+    book.case_alice.customer.save()
+    work = ContactPointFactory(customer=book.case_alice.customer, kind="work", owner_role="self")
+    headers = bearer(book.alice, "alice")
+    url = f"/api/v1/cases/{book.case_alice.pk}/activities"
+    unanswered = {"code": "NA", "connected": False, "right_party": False}
+    customer_url = f"/api/v1/customers/{book.case_alice.customer_id}"
+
+    changed = post(client, customer_url, {"employer_prohibits_contact": True}, headers, method="patch")
+    assert changed.json()["employer_prohibits_contact"] is True
+    at_work = post(client, url, activity(work, "2026-11-23T10:00:00-05:00", **unanswered), headers)
+    assert [v["rule"] for v in at_work.json()["decision"]["violations"]] == ["U4"]
+    on_mobile = post(client, url, activity(mobile, "2026-11-23T10:00:00-05:00", **unanswered), headers)
+    assert on_mobile.status_code == 201
+
+    post(client, customer_url, {"cease_requested": True}, headers, method="patch")
+    ceased = post(client, url, activity(mobile, "2026-11-23T11:00:00-05:00", **unanswered), headers)
+    assert ceased.status_code == 409
+    assert ceased.json()["decision"]["violations"][0]["reason"] == "cease_requested"
+    assert Activity.objects.count() == 1
