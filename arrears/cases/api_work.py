@@ -16,8 +16,7 @@ from ninja import Field, Router, Schema, Status
 
 from arrears.cases import selectors, services
 from arrears.cases.models import ActionCodeCategory, Activity, CaseHold, Channel, Direction, HoldKind, Promise
-from arrears.compliance.api import CheckOut
-from arrears.compliance.api import _check_out as check_out
+from arrears.compliance.api import CheckOut, check_out
 from arrears.core.api_types import ApiText
 from arrears.portfolio.models import ContactPoint, Customer
 

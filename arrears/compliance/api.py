@@ -183,7 +183,8 @@ def _reason(record: Mapping[str, Any]) -> ReasonOut:
     )
 
 
-def _check_out(decision: Decision) -> dict[str, Any]:
+def check_out(decision: Decision) -> dict[str, Any]:
+    """A stored decision in the check's answer shape (the work API's 409 carries it too)."""
     result = decision.result
     return {
         "allowed": decision.allowed,
@@ -197,7 +198,7 @@ def _check_out(decision: Decision) -> dict[str, Any]:
 
 def _decision_out(decision: Decision) -> DecisionOut:
     return DecisionOut(
-        **_check_out(decision),
+        **check_out(decision),
         purpose=decision.purpose,
         channel=decision.channel,
         at=decision.inputs.get("when") or decision.at,
@@ -296,7 +297,7 @@ def compliance_check(request: HttpRequest, payload: CheckIn) -> Status[Any]:
         )
     except GuardError as error:  # the checks above make this unreachable; kept as a guard rail
         return Status(422, ErrorOut(detail=str(error), code="refused"))
-    return Status(200, CheckOut(**_check_out(decision)))
+    return Status(200, CheckOut(**check_out(decision)))
 
 
 @router.get(
