@@ -525,7 +525,9 @@ def activity_log(
     outbound = direction == Direction.OUTBOUND
     visit = None
     if channel == Channel.VISIT:
-        visit = Visit(visitors=visitors or 0, recording_device=bool(recording_ref) or visitors is not None)
+        # A visit counts as recorded when its recording is referenced (H14/C6): the reference
+        # is the evidence, a tick box would not be.
+        visit = Visit(visitors=visitors or 0, recording_device=bool(recording_ref))
     try:
         decision = guard_check(
             case=case,

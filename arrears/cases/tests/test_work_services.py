@@ -353,3 +353,32 @@ def test_system_codes_and_inconsistent_flags_are_refused(case, mobile, book: Boo
             call(case, book.alice, mobile, at, code=code, **extra)
         assert refused.value.field == field
     assert (Activity.objects.count(), Decision.objects.count()) == (0, 0)
+
+
+def test_a_visit_needs_two_visitors_and_a_recording(case, book: Book) -> None:
+    address = ContactPointFactory(
+        customer=case.customer, kind="address", owner_role="self", value="北京市海淀区某路1号"
+    )
+    at = dt.datetime(2026, 11, 24, 10, 0, tzinfo=SH)
+    visit = dict(
+        case=case,
+        actor=book.alice,
+        channel="visit",
+        contact_point=address,
+        direction="outbound",
+        started_at=at,
+        connected=True,
+        right_party=True,
+        action_code="RPC",
+        now=NOW,
+    )
+    for extra, reasons in (
+        ({"visitors": 1, "recording_ref": "VID-1"}, {"visit_too_few_staff"}),
+        ({"visitors": 2}, {"visit_not_recorded"}),
+    ):
+        with pytest.raises(ContactRefused) as refused:
+            activity_log(**visit, **extra)
+        assert {v["reason"] for v in refused.value.decision.result["violations"]} == reasons
+    assert Activity.objects.count() == 0
+    logged = activity_log(**visit, visitors=2, recording_ref="VID-2")
+    assert (logged.channel, logged.recording_ref) == ("visit", "VID-2")
