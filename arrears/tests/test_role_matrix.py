@@ -360,3 +360,17 @@ def test_django_admin_is_for_admins_only(client: Client, world: World) -> None:
 
 def test_the_matrix_lists_every_role(world: World) -> None:
     assert set(ROLES) == set(Role.values)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_menu_offers_the_queue_and_the_sla_page_to_who_may_open_them(
+    client: Client, world: World, role: str
+) -> None:
+    client.force_login(world.users[role])
+    menu = client.get("/").content.decode()
+    offers_queue, offers_sla = 'href="/cases/queue/"' in menu, 'href="/cases/sla/"' in menu
+    assert offers_queue == (role in {"collector", "field_collector"})
+    assert offers_sla == (role in {"admin", "supervisor", "team_leader"})
+    # Each link the menu offers opens, and the pages refuse the others.
+    assert client.get("/cases/queue/").status_code == (200 if offers_queue else 403)
+    assert client.get("/cases/sla/").status_code == (200 if offers_sla else 403)

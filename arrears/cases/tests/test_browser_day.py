@@ -45,11 +45,13 @@ def test_a_collectors_day(transactional_db, action_codes, book, live_server, set
         page = browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN")
         problems = _watch(page)
 
-        # Log in and take the next case from the queue.
-        page.goto(f"{live_server.url}/cases/queue/")
+        # Log in, open the work queue from the menu, and take the next case.
+        page.goto(f"{live_server.url}/")
         page.get_by_label("用户名").fill("alice")
         page.get_by_label("密码").fill(PASSWORD)
         page.get_by_role("button", name="登录").click()
+        page.get_by_label("展开菜单").click()
+        page.get_by_role("link", name="工作队列").click()
         expect(page).to_have_url(f"{live_server.url}/cases/queue/")
         page.get_by_test_id("next-case").click()
         expect(page).to_have_url(f"{live_server.url}/cases/{case.pk}/")
