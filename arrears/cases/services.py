@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from arrears.accounts.models import Role, Team, User
 from arrears.cases.models import (
     ActionCode,
+    ActionCodeCategory,
     Activity,
     AssignmentRule,
     Case,
@@ -516,7 +517,7 @@ def activity_log(
         now=now,
     )
     assert contact_point is not None
-    if code.category == "promise":
+    if code.category == ActionCodeCategory.PROMISE:
         _promise_checks(case=case, amount_fen=promise_amount_fen, due_at=promise_due_at, now=now)
     if callback_at is not None:
         _aware(callback_at, "callback_at")
@@ -528,22 +529,47 @@ def activity_log(
         # A visit counts as recorded when its recording is referenced (H14/C6): the reference
         # is the evidence, a tick box would not be.
         visit = Visit(visitors=visitors or 0, recording_device=bool(recording_ref))
-    try:
-        decision = guard_check(
-            case=case,
-            channel=channel,
-            contact_point=contact_point,
-            at=started_at,
-            purpose=DecisionPurpose.ACTIVITY,
-            asked_by=actor,
-            notes=notes,
-            visit=visit,
-            only_rules=None if outbound else TEXT_RULES,
-        )
-    except GuardError as error:
-        raise WorkRefused("started_at", str(error)) from error
-    if not decision.allowed:
-        with transaction.atomic():
+    with transaction.atomic():
+        # The debtor's row is locked before the guard reads: contacts with one debtor are
+        # judged one at a time, so two collectors (or a collector and a dialer) cannot both
+        # pass a daily cap that has room for one more contact (H3, C2, C3, U1 count per case,
+        # debtor and number). A denial commits its decision and event; nothing else is written.
+        list(Customer.objects.select_for_update().filter(pk=case.customer_id).values_list("pk", flat=True))
+        try:
+            decision = guard_check(
+                case=case,
+                channel=channel,
+                contact_point=contact_point,
+                at=started_at,
+                purpose=DecisionPurpose.ACTIVITY,
+                asked_by=actor,
+                notes=notes,
+                visit=visit,
+                only_rules=None if outbound else TEXT_RULES,
+            )
+        except GuardError as error:
+            raise WorkRefused("started_at", str(error)) from error
+        if decision.allowed:
+            activity = _activity_write(
+                case=case,
+                actor=actor,
+                code=code,
+                decision=decision if outbound else None,
+                contact_point=contact_point,
+                channel=channel,
+                direction=direction,
+                started_at=started_at,
+                connected=connected,
+                right_party=right_party,
+                notes=notes,
+                recording_ref=recording_ref,
+                duration_s=duration_s,
+                promise_amount_fen=promise_amount_fen,
+                promise_due_at=promise_due_at,
+                callback_at=callback_at,
+                now=now,
+            )
+        else:
             _case_event(
                 case,
                 CaseEventKind.CONTACT_DENIED,
@@ -554,71 +580,90 @@ def activity_log(
                 contact_point_id=contact_point.pk,
                 at=started_at.isoformat(),
             )
+    if not decision.allowed:
         raise ContactRefused(decision)
+    return activity
 
-    with transaction.atomic():
-        # One statement: the case row locked, with the customer (zone, protection) and the
-        # balance the follow-up interval depends on (small balances are followed up less).
-        locked = (
-            Case.objects.select_for_update(of=("self",))
-            .select_related("customer")
-            .annotate(
-                balance_fen=Subquery(
-                    AccountState.objects.filter(account_id=OuterRef("account_id")).values("outstanding_fen")[
-                        :1
-                    ]
-                )
+
+def _activity_write(
+    *,
+    case: Case,
+    actor: Any,
+    code: ActionCode,
+    decision: Any,
+    contact_point: ContactPoint,
+    channel: str,
+    direction: str,
+    started_at: dt.datetime,
+    connected: bool,
+    right_party: bool,
+    notes: str,
+    recording_ref: str,
+    duration_s: int | None,
+    promise_amount_fen: int | None,
+    promise_due_at: dt.datetime | None,
+    callback_at: dt.datetime | None,
+    now: dt.datetime,
+) -> Activity:
+    """The writes of an allowed activity, inside `activity_log`'s transaction."""
+    # One statement: the case row locked, with the customer (zone, protection) and the
+    # balance the follow-up interval depends on (small balances are followed up less).
+    locked = (
+        Case.objects.select_for_update(of=("self",))
+        .select_related("customer")
+        .annotate(
+            balance_fen=Subquery(
+                AccountState.objects.filter(account_id=OuterRef("account_id")).values("outstanding_fen")[:1]
             )
-            .get(pk=case.pk)
         )
-        activity = Activity.objects.create(
+        .get(pk=case.pk)
+    )
+    activity = Activity.objects.create(
+        case=locked,
+        customer_id=locked.customer_id,
+        contact_point=contact_point,
+        channel=channel,
+        direction=direction,
+        started_at=started_at,
+        connected=connected,
+        right_party=right_party,
+        action_code=code,
+        notes=notes,
+        recording_ref=recording_ref,
+        duration_s=duration_s,
+        actor=actor if getattr(actor, "pk", None) else None,
+        decision=decision,
+    )
+    _case_event(
+        locked,
+        CaseEventKind.ACTIVITY,
+        actor,
+        to_value=code.code,
+        activity_id=activity.pk,
+        channel=channel,
+        direction=direction,
+        connected=connected,
+        right_party=right_party,
+    )
+    _refresh_followup(locked, started_at, balance_fen=getattr(locked, "balance_fen", None))
+    if code.category == ActionCodeCategory.PROMISE:
+        assert promise_amount_fen is not None and promise_due_at is not None
+        promise_make(
             case=locked,
-            customer_id=locked.customer_id,
-            contact_point=contact_point,
-            channel=channel,
-            direction=direction,
-            started_at=started_at,
-            connected=connected,
-            right_party=right_party,
-            action_code=code,
-            notes=notes,
-            recording_ref=recording_ref,
-            duration_s=duration_s,
-            actor=actor if getattr(actor, "pk", None) else None,
-            decision=decision if outbound else None,
+            actor=actor,
+            amount_fen=promise_amount_fen,
+            due_at=promise_due_at,
+            activity=activity,
+            now=now,
         )
-        _case_event(
-            locked,
-            CaseEventKind.ACTIVITY,
-            actor,
-            to_value=code.code,
-            activity_id=activity.pk,
-            channel=channel,
-            direction=direction,
-            connected=connected,
-            right_party=right_party,
-        )
-        _refresh_followup(locked, started_at, balance_fen=getattr(locked, "balance_fen", None))
-        if code.category == "promise":
-            assert promise_amount_fen is not None and promise_due_at is not None
-            promise_make(
-                case=locked,
-                actor=actor,
-                amount_fen=promise_amount_fen,
-                due_at=promise_due_at,
-                activity=activity,
-                now=now,
-            )
-        if code.code == "WN":
-            contact_point_update(point=contact_point, actor=actor, valid=False, reason=_("错号（行动码 WN）"))
-        if code.code in CODE_HOLDS:
-            hold_place(case=locked, actor=actor, kind=CODE_HOLDS[code.code], reason=notes or code.label)
-        if code.code == "HARDSHIP" and not locked.customer.protected_reason:
-            customer_update(customer=locked.customer, actor=actor, protected_reason=ProtectedReason.HARDSHIP)
-        if callback_at is not None:
-            task_create(
-                case=locked, actor=actor, kind=TaskKind.CALLBACK, due_at=callback_at, note=notes[:500]
-            )
+    if code.code == "WN":
+        contact_point_update(point=contact_point, actor=actor, valid=False, reason=_("错号（行动码 WN）"))
+    if code.code in CODE_HOLDS:
+        hold_place(case=locked, actor=actor, kind=CODE_HOLDS[code.code], reason=notes or code.label)
+    if code.code == "HARDSHIP" and not locked.customer.protected_reason:
+        customer_update(customer=locked.customer, actor=actor, protected_reason=ProtectedReason.HARDSHIP)
+    if callback_at is not None:
+        task_create(case=locked, actor=actor, kind=TaskKind.CALLBACK, due_at=callback_at, note=notes[:500])
     # The caller's instance follows what was written (hold_place keeps `locked.status`), no re-read.
     for field in ("status", "last_activity_at", "followup_due_at"):
         setattr(case, field, getattr(locked, field))
