@@ -46,7 +46,14 @@ from arrears.cases.models import (
 from arrears.compliance.sla import followup_due_at
 from arrears.core.services import event_record
 from arrears.delinquency.models import AccountState
-from arrears.portfolio.models import ContactPoint, Customer, Product, ProtectedReason
+from arrears.portfolio.models import (
+    ContactPoint,
+    Customer,
+    ImportKind,
+    ImportStatus,
+    Product,
+    ProtectedReason,
+)
 
 DEFAULT_ZONE = "Asia/Shanghai"
 
@@ -1059,7 +1066,7 @@ def customer_update(
 def promises_settle_after_import(*, batch: Any) -> PromiseCounts | None:
     """After a payments file is loaded, settle the promises of the accounts it paid, at once
     rather than at the next end of day (a kept promise leaves the queue the same hour)."""
-    if batch is None or batch.kind != "payments" or batch.status != "done":
+    if batch is None or batch.kind != ImportKind.PAYMENTS or batch.status != ImportStatus.DONE:
         return None
     return promises_settle(account_ids_from_batch=batch.pk)
 

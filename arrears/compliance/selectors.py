@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 from django.db import connection
+from django.db.models import Q
+from django.utils import timezone
 from phonenumbers import timezone as phone_timezone
 
 from arrears.cases.models import CUSTOMER_WIDE_HOLDS, Activity, Case, CaseHold
@@ -91,6 +93,35 @@ def packs_for_creditor(creditor_id: int) -> list[Pack]:
 
 def decisions_for_case(case_id: int, *, limit: int = 50) -> list[Decision]:
     return list(Decision.objects.filter(case_id=case_id).select_related("asked_by").order_by("-id")[:limit])
+
+
+def _local_midnight(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def decision_page(*, filters: Mapping[str, Any], limit: int) -> tuple[list[Decision], int | None]:
+    """One page of matching decisions, newest first, and where the next page starts.
+
+    Uses decision_case_idx for a case, decision_created_idx for a date range, the primary
+    key otherwise; the rule filter is a JSONB containment test on the rows those leave.
+    """
+    rows = Decision.objects.select_related("asked_by").order_by("-id")
+    if filters.get("outcome"):
+        rows = rows.filter(allowed=filters["outcome"] == "allowed")
+    if filters.get("rule"):
+        probe = [{"rule": filters["rule"]}]
+        rows = rows.filter(Q(result__violations__contains=probe) | Q(result__warnings__contains=probe))
+    if filters.get("date_from") is not None:
+        rows = rows.filter(created_at__gte=_local_midnight(filters["date_from"]))
+    if filters.get("date_to") is not None:
+        rows = rows.filter(created_at__lt=_local_midnight(filters["date_to"] + dt.timedelta(days=1)))
+    if filters.get("case") is not None:
+        rows = rows.filter(case_id=filters["case"])
+    if filters.get("before") is not None:
+        rows = rows.filter(id__lt=filters["before"])
+    page = list(rows[: limit + 1])
+    next_before = page[limit - 1].pk if len(page) > limit else None
+    return page[:limit], next_before
 
 
 # --- building the input ----------------------------------------------------------------

@@ -15,7 +15,6 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -221,35 +220,6 @@ def _decision_rows(decisions: Iterable[Decision]) -> list[DecisionRow]:
     ]
 
 
-def _local_midnight(day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
-
-
-def _decisions(data: Mapping[str, Any]) -> tuple[list[Decision], int | None]:
-    """One page of matching decisions, newest first, and where the next page starts.
-
-    Uses decision_case_idx for a case, decision_created_idx for a date range, the primary
-    key otherwise; the rule filter is a JSONB containment test on the rows those leave.
-    """
-    rows = Decision.objects.select_related("asked_by").order_by("-id")
-    if data.get("outcome"):
-        rows = rows.filter(allowed=data["outcome"] == "allowed")
-    if data.get("rule"):
-        probe = [{"rule": data["rule"]}]
-        rows = rows.filter(Q(result__violations__contains=probe) | Q(result__warnings__contains=probe))
-    if data.get("date_from") is not None:
-        rows = rows.filter(created_at__gte=_local_midnight(data["date_from"]))
-    if data.get("date_to") is not None:
-        rows = rows.filter(created_at__lt=_local_midnight(data["date_to"] + dt.timedelta(days=1)))
-    if data.get("case") is not None:
-        rows = rows.filter(case_id=data["case"])
-    if data.get("before") is not None:
-        rows = rows.filter(id__lt=data["before"])
-    page = list(rows[: DECISION_PAGE_SIZE + 1])
-    next_before = page[DECISION_PAGE_SIZE - 1].pk if len(page) > DECISION_PAGE_SIZE else None
-    return page[:DECISION_PAGE_SIZE], next_before
-
-
 @login_required
 @require_GET
 def decision_list_view(request: HttpRequest) -> HttpResponse:
@@ -259,7 +229,7 @@ def decision_list_view(request: HttpRequest) -> HttpResponse:
     rows: list[DecisionRow] | None = None
     next_before = None
     if form.is_valid():
-        decisions, next_before = _decisions(form.cleaned_data)
+        decisions, next_before = selectors.decision_page(filters=form.cleaned_data, limit=DECISION_PAGE_SIZE)
         rows = _decision_rows(decisions)
     filter_query = urlencode({name: form.data[name] for name in FILTER_FIELDS if form.data.get(name)})
     return render(
