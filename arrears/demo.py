@@ -19,8 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.utils import timezone
 
 from arrears import simulator
 from arrears.accounts.models import Agency, Role, Team, User
@@ -287,10 +289,6 @@ def _workspace(users: dict[str, User], say: _Say) -> None:
     if Activity.objects.exists():
         say("workspace: activities already logged")
         return
-    from zoneinfo import ZoneInfo
-
-    from django.utils import timezone
-
     action_codes_ensure_defaults()
     zone = ZoneInfo("Asia/Shanghai")
     now = timezone.now()
