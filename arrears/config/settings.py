@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "arrears.delinquency",
     "arrears.cases",
     "arrears.compliance",
+    "arrears.comms",
     "arrears.audit",
     "arrears.governance",
 ]
@@ -186,6 +187,34 @@ WHITENOISE_USE_FINDERS = True
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 ARREARS_IMPORT_MAX_BYTES = env_int("ARREARS_IMPORT_MAX_BYTES", 2 * 1024 * 1024 * 1024)
+
+# --- communications (see arrears/comms) -------------------------------------------------
+# Which gateway sends each channel: "file" writes to ARREARS_OUTBOX_DIR (the embedded
+# default, no provider needed); "http" is the SMS provider adapter; "smtp" real email.
+ARREARS_OUTBOX_DIR = Path(env_str("ARREARS_OUTBOX_DIR", str(VAR_DIR / "outbox")))
+ARREARS_SMS_GATEWAY = env_str("ARREARS_SMS_GATEWAY", "file")
+ARREARS_EMAIL_GATEWAY = env_str("ARREARS_EMAIL_GATEWAY", "file")
+# The SMS provider (HTTP API with template code + parameters, signed requests and receipts).
+ARREARS_SMS_URL = env_str("ARREARS_SMS_URL", "http://127.0.0.1:8025/")
+ARREARS_SMS_ACCESS_KEY_ID = env_str("ARREARS_SMS_ACCESS_KEY_ID", "arrears-local")
+ARREARS_SMS_ACCESS_KEY_SECRET = env_str("ARREARS_SMS_ACCESS_KEY_SECRET", "arrears-local-secret")
+ARREARS_SMS_SIGN_NAME = env_str("ARREARS_SMS_SIGN_NAME", "Arrears")
+# The longest SMS the provider accepts (characters, all segments together).
+ARREARS_SMS_MAX_CHARS = env_int("ARREARS_SMS_MAX_CHARS", 300)
+ARREARS_SMTP_HOST = env_str("ARREARS_SMTP_HOST", "127.0.0.1")
+ARREARS_SMTP_PORT = env_int("ARREARS_SMTP_PORT", 1025)
+ARREARS_SMTP_USER = env_str("ARREARS_SMTP_USER", "")
+ARREARS_SMTP_PASSWORD = env_str("ARREARS_SMTP_PASSWORD", "")
+ARREARS_SMTP_STARTTLS = env_bool("ARREARS_SMTP_STARTTLS", False)
+ARREARS_EMAIL_FROM = env_str("ARREARS_EMAIL_FROM", "collections@arrears.invalid")
+# What the messages print as the creditor's hotline when the creditor has none on file.
+ARREARS_HOTLINE = env_str("ARREARS_HOTLINE", "400-000-0000")
+# Sending: how many messages one worker pass claims, and the retry schedule (seconds).
+ARREARS_OUTBOX_BATCH = env_int("ARREARS_OUTBOX_BATCH", 200)
+ARREARS_OUTBOX_MAX_ATTEMPTS = env_int("ARREARS_OUTBOX_MAX_ATTEMPTS", 5)
+ARREARS_OUTBOX_BACKOFF_SECONDS = env_int("ARREARS_OUTBOX_BACKOFF_SECONDS", 60)
+# Visit attachments.
+ARREARS_ATTACHMENT_MAX_BYTES = env_int("ARREARS_ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024)
 
 LOGGING = {
     "version": 1,
