@@ -18,4 +18,5 @@ urlpatterns = [
     path("", include("arrears.accounts.urls")),
     path("", include("arrears.audit.urls")),
     path("", include("arrears.compliance.urls")),
+    path("comms/", include("arrears.comms.urls")),
 ]
