@@ -35,4 +35,6 @@ DEFAULT_ACTION_CODES: tuple[DefaultCode, ...] = (
     DefaultCode("DECEASED", "身故", "Deceased", "hold"),
     DefaultCode("JAIL", "服刑", "Imprisoned", "hold"),
     DefaultCode("PAID", "已还款", "Payment confirmed", "status"),
+    # Written messages the outbox sent (SMS, email, letter): the system logs them.
+    DefaultCode("SENT", "系统发送", "Message sent", "system", system_only=True),
 )

@@ -1083,3 +1083,46 @@ def action_codes_ensure_defaults() -> int:
         )
         created += made
     return created
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """A written message the outbox sent on a case (for its activity history)."""
+
+    case_id: int
+    customer_id: int
+    contact_point_id: int
+    channel: str
+    sent_at: dt.datetime
+    notes: str
+    decision_id: int | None
+
+
+def sent_messages_record(*, messages: list[SentMessage]) -> list[int]:
+    """Log messages the outbox sent as system activities (code SENT), one statement for all.
+
+    They are the case's communications in its history; they are not a collector's
+    follow-up, so the SLA's last activity is not moved. Returns the new activity ids in the
+    order given. Runs inside the sender's transaction.
+    """
+    if not messages:
+        return []
+    rows = Activity.objects.bulk_create(
+        [
+            Activity(
+                case_id=item.case_id,
+                customer_id=item.customer_id,
+                contact_point_id=item.contact_point_id,
+                channel=item.channel,
+                direction=Direction.OUTBOUND,
+                started_at=item.sent_at,
+                connected=False,
+                right_party=False,
+                action_code_id="SENT",
+                notes=item.notes[:NOTES_MAX],
+                decision_id=item.decision_id,
+            )
+            for item in messages
+        ]
+    )
+    return [row.pk for row in rows]

@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import re
 from collections.abc import Mapping
+from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
@@ -24,7 +25,7 @@ _STRAY = re.compile(r"\$\{[^}]*$|\$(?!\{)|(?<!\$)\{|\}")
 @dataclasses.dataclass(frozen=True, slots=True)
 class Variable:
     name: str
-    label: str
+    label: Any  # a lazy translation
     example: str
     # The longest value it can take, for the SMS length check of a template.
     max_chars: int
@@ -147,3 +148,12 @@ def date_text(day: dt.date | None, language: str) -> str:
 def last4(value: str | None) -> str:
     digits = "".join(ch for ch in (value or "") if ch.isalnum())
     return digits[-4:]
+
+
+# An SMS or email must tell the reader how to opt out (U5); these phrases say it.
+OPT_OUT_PHRASES = ("退订", "unsubscribe", "reply stop", "回复td")
+
+
+def has_opt_out(text: str) -> bool:
+    folded = text.casefold()
+    return any(phrase in folded for phrase in OPT_OUT_PHRASES)

@@ -12,6 +12,9 @@ its `EodStep` row, so a step is either wholly done or not at all:
                refresh their SLA follow-up due times (`cases.queue`), and settle promises
                against the payments up to the end of D (kept / partial / broken).
 - ``assign``   give unassigned open cases to collectors round-robin.
+- ``messages`` expand the cadences: queue the reminder and collection messages and the
+               reminder calls due on D (`comms.services.cadences_expand`). Skipped for a
+               date before yesterday: a rebuilt past must not message anyone now.
 - ``book``     accounts and balances per bucket on D.
 - ``snapshot`` on a month end: the delinquent accounts and the roll rates from the previous one.
 
@@ -40,11 +43,12 @@ from django.utils import timezone
 
 from arrears.cases.queue import cases_refresh_followup_due
 from arrears.cases.services import cases_assign_unassigned, cases_follow_delinquency, promises_settle
+from arrears.comms.services import cadences_expand
 from arrears.delinquency import engine
 from arrears.delinquency.messages import refusal_text
 from arrears.delinquency.models import EodRun, EodStep, RunMode, RunState, StepState
 
-STEPS = ("collect", "compute", "cases", "assign", "book", "snapshot")
+STEPS = ("collect", "compute", "cases", "assign", "messages", "book", "snapshot")
 BASELINE_STEPS = ("collect", "compute", "book", "snapshot")
 ADVISORY_LOCK_KEY = 0x6172_7265_6172_73  # "arrears"
 BATCH_WORK_MEM = "256MB"
@@ -405,6 +409,13 @@ def _step_assign(cur: Any, run: EodRun) -> int:
     return cases_assign_unassigned(business_date=run.business_date)
 
 
+def _step_messages(cur: Any, run: EodRun) -> int:
+    today = timezone.localdate()
+    if run.business_date < today - dt.timedelta(days=1):
+        return 0
+    return cadences_expand(business_date=run.business_date)
+
+
 def _step_book(cur: Any, run: EodRun) -> int:
     cur.execute("DELETE FROM delinquency_bookbybucket WHERE business_date = %s", [run.business_date])
     cur.execute(
@@ -470,6 +481,7 @@ STEP_FUNCTIONS: dict[str, Callable[[Any, EodRun], int]] = {
     "compute": _step_compute,
     "cases": _step_cases,
     "assign": _step_assign,
+    "messages": _step_messages,
     "book": _step_book,
     "snapshot": _step_snapshot,
 }

@@ -18,6 +18,8 @@ from arrears.comms.gateways.base import GatewayError, Outgoing, Sent
 
 class FileGateway:
     name = "file"
+    # The file is named by the message id: writing it again replaces it.
+    idempotent = True
 
     def __init__(self, directory: Path | None = None) -> None:
         self.directory = Path(directory or settings.ARREARS_OUTBOX_DIR)

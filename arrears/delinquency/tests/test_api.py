@@ -286,7 +286,7 @@ def test_reading_a_run_costs_a_fixed_number_of_queries(
     client: Client, book: Book, django_assert_num_queries
 ) -> None:
     run = _done_run()
-    for name in ("collect", "compute", "cases", "assign", "book", "snapshot"):
+    for name in ("collect", "compute", "cases", "assign", "messages", "book", "snapshot"):
         EodStep.objects.create(run=run, name=name, rows=1, ms=1)
     headers = bearer(book.sam, "t-sam")
 

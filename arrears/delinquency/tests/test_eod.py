@@ -180,7 +180,7 @@ def test_a_range_runs_every_day_in_order(random_book: list[Account]) -> None:
     assert [run.mode for run in runs] == ["full", "incremental", "incremental", "incremental"]
     assert {run.state for run in runs} == {"done"}
     steps = list(EodStep.objects.filter(run=runs[1]).values_list("name", flat=True))
-    assert steps == ["collect", "compute", "cases", "assign", "book", "snapshot"]
+    assert steps == ["collect", "compute", "cases", "assign", "messages", "book", "snapshot"]
 
 
 FAULT_POINTS = [
