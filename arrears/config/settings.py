@@ -213,6 +213,11 @@ ARREARS_HOTLINE = env_str("ARREARS_HOTLINE", "400-000-0000")
 ARREARS_OUTBOX_BATCH = env_int("ARREARS_OUTBOX_BATCH", 200)
 ARREARS_OUTBOX_MAX_ATTEMPTS = env_int("ARREARS_OUTBOX_MAX_ATTEMPTS", 5)
 ARREARS_OUTBOX_BACKOFF_SECONDS = env_int("ARREARS_OUTBOX_BACKOFF_SECONDS", 60)
+# Letters: printed batches (PDF + CSV mailing list) go under ARREARS_LETTERS_DIR/<batch id>/.
+# The CJK font is ARREARS_LETTER_FONT, or when empty the first of the usual places
+# (Debian's fonts-noto-cjk, which `make fonts` and .ci/run install); see arrears/comms/letters.py.
+ARREARS_LETTERS_DIR = Path(env_str("ARREARS_LETTERS_DIR", str(VAR_DIR / "letters")))
+ARREARS_LETTER_FONT = env_str("ARREARS_LETTER_FONT", "")
 # Visit attachments.
 ARREARS_ATTACHMENT_MAX_BYTES = env_int("ARREARS_ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024)
 
