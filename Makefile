@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 PORT ?= 8000
 
-.PHONY: install demo serve test test-fast lint types contracts audit-deps bench bench-import bench-eod bench-queue bench-activities bench-guard db-start db-stop clean messages
+.PHONY: install fonts demo serve test test-fast lint types contracts audit-deps bench bench-import bench-eod bench-queue bench-activities bench-guard db-start db-stop clean messages
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -18,18 +18,30 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Letters are printed as PDF with a CJK font embedded (arrears/comms/letters.py): Debian's
+# fonts-noto-cjk unless ARREARS_LETTER_FONT names another. Installed here when missing (as root).
+FONT_CHECK := $(BIN)/python -c "import os; from arrears.comms.letters import letter_font; font = letter_font(os.environ.get('ARREARS_LETTER_FONT', '')); print('letter font:', font.family, font.path)"
+fonts: install
+	@$(FONT_CHECK) 2>/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get install -y -qq --no-install-recommends fonts-noto-cjk >/dev/null 2>&1 \
+	      || { apt-get update -qq && apt-get install -y -qq --no-install-recommends fonts-noto-cjk; }; \
+	  else echo "Letters need a CJK font: sudo apt-get install fonts-noto-cjk (or set ARREARS_LETTER_FONT)"; exit 1; fi; \
+	  $(FONT_CHECK); }
+
 # Install, start the embedded PostgreSQL, migrate, load the demo book, print logins, serve.
-demo: install
+demo: install fonts
 	$(BIN)/arrears demo --port $(PORT)
 
 serve: install
 	$(BIN)/arrears serve --port $(PORT)
 
 # Lint, types, import contracts, then every test (real PostgreSQL, real Chromium).
-test: install lint types contracts
+test: install fonts lint types contracts
 	ARREARS_REQUIRE_BROWSER=1 $(BIN)/pytest -p no:cacheprovider
 
-test-fast: install
+test-fast: install fonts
 	$(BIN)/pytest -x -q -m "not browser"
 
 lint: install
