@@ -591,7 +591,7 @@ inserted AS (
     SELECT a.id, a.customer_id, c.id, cp.id, ch.channel, tp.current_version_id,
            tp.template_class, tp.language, 'cadence', ch.step_id,
            'cadence:' || ch.step_id || ':' || a.id || ':' || ch.anchor_date,
-           '', '', '{}'::jsonb,
+           '', '', '{{}}'::jsonb,
            (%(d)s::date + ch.send_time) AT TIME ZONE cu.time_zone, 'queued', 0,
            (%(d)s::date + ch.send_time) AT TIME ZONE cu.time_zone, '', '', '', now()
       FROM chosen ch
