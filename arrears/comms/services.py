@@ -629,13 +629,19 @@ def _calendar_days(first: dt.date, last: dt.date) -> Any:
 
 
 def cadences_expand(*, business_date: dt.date) -> int:
-    """Queue the cadence messages and reminder calls due on `business_date`; set-based,
-    inside the caller's transaction. Re-running queues nothing twice (`dedupe_key`,
-    one reminder call per account and due date). Returns the messages queued."""
+    """Queue the cadence messages and reminder calls of the day after `business_date`.
+
+    The batch for D runs after D has ended: the accounts' state as of D is what the next
+    morning's messages must say (overdue day N on D+1 is N days after the delinquency
+    began), and a cadence is chosen by the bucket the account is in as of D. Set-based,
+    inside the caller's transaction. Re-running queues nothing twice (`dedupe_key`, one
+    reminder call per account and due date). Returns the messages queued.
+    """
     from arrears.comms import cadence
     from arrears.comms.models import CadenceAnchor, CadenceStep, StepKind
 
-    days = _calendar_days(business_date - dt.timedelta(days=80), business_date + dt.timedelta(days=80))
+    send_day = business_date + dt.timedelta(days=1)
+    days = _calendar_days(send_day - dt.timedelta(days=80), send_day + dt.timedelta(days=80))
     steps = list(CadenceStep.objects.filter(cadence__active=True))
     queued = 0
     with connection.cursor() as cursor:
@@ -648,7 +654,7 @@ def cadences_expand(*, business_date: dt.date) -> int:
             for step in steps:
                 if step.kind != StepKind.MESSAGE or step.anchor != anchor:
                     continue
-                for day in finder(business_date, step.days, days):
+                for day in finder(send_day, step.days, days):
                     step_ids.append(step.pk)
                     anchor_dates.append(day)
             if not step_ids:
@@ -660,14 +666,14 @@ def cadences_expand(*, business_date: dt.date) -> int:
             )
             cursor.execute(
                 _EXPAND_SQL.format(anchor_column=column, anchor_filter=anchor_filter),
-                {"step_ids": step_ids, "anchor_dates": anchor_dates, "anchor": anchor, "d": business_date},
+                {"step_ids": step_ids, "anchor_dates": anchor_dates, "anchor": anchor, "d": send_day},
             )
             queued += cursor.rowcount
         reminder_steps = [
             s for s in steps if s.kind == StepKind.REMINDER_CALL and s.anchor == CadenceAnchor.DUE_DATE
         ]
         for step in reminder_steps:
-            due_dates = cadence.due_dates_for_reminder_calls(business_date, step.days, days)
+            due_dates = cadence.due_dates_for_reminder_calls(send_day, step.days, days)
             starts = [cadence.reminder_call_start(due, step.days, days) for due in due_dates]
             cursor.execute(
                 """
@@ -695,20 +701,22 @@ def cadences_expand(*, business_date: dt.date) -> int:
 
 
 # The default cadence of seed 000 §8 and seed 003: per bucket group, (kind, anchor, days,
-# channel, template code). Overdue day 30 is the first day of M2 on the default ladder.
+# channel, template code).
 DEFAULT_CADENCES: dict[str, tuple[tuple[str, str, int, str, str], ...]] = {
     "M0": (
         ("message", "due_date", 3, "sms", "REMIND_T3"),
         ("message", "due_date", 0, "sms", "REMIND_T0"),
         ("reminder_call", "due_date", 3, "sms", ""),
     ),
+    # The batch picks the cadence by the bucket as of the night before: an account on
+    # overdue day 30 tomorrow is still M1 tonight.
     "M1": (
         ("message", "overdue", 3, "sms", "COLLECT_D3"),
         ("message", "overdue", 5, "sms", "COLLECT_D5"),
         ("message", "overdue", 10, "sms", "COLLECT_D10"),
         ("message", "overdue", 15, "sms", "COLLECT_D15"),
+        ("message", "overdue", 30, "sms", "COLLECT_D30"),
     ),
-    "M2": (("message", "overdue", 30, "sms", "COLLECT_D30"),),
 }
 
 

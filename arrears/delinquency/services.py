@@ -13,8 +13,8 @@ its `EodStep` row, so a step is either wholly done or not at all:
                against the payments up to the end of D (kept / partial / broken).
 - ``assign``   give unassigned open cases to collectors round-robin.
 - ``messages`` expand the cadences: queue the reminder and collection messages and the
-               reminder calls due on D (`comms.services.cadences_expand`). Skipped for a
-               date before yesterday: a rebuilt past must not message anyone now.
+               reminder calls of D+1 (`comms.services.cadences_expand`). Skipped when D+1
+               is past: a rebuilt history must not message anyone now.
 - ``book``     accounts and balances per bucket on D.
 - ``snapshot`` on a month end: the delinquent accounts and the roll rates from the previous one.
 
@@ -410,8 +410,9 @@ def _step_assign(cur: Any, run: EodRun) -> int:
 
 
 def _step_messages(cur: Any, run: EodRun) -> int:
-    today = timezone.localdate()
-    if run.business_date < today - dt.timedelta(days=1):
+    # Messages go out the day after the business date; for a day in the past nobody is
+    # messaged now.
+    if run.business_date + dt.timedelta(days=1) < timezone.localdate():
         return 0
     return cadences_expand(business_date=run.business_date)
 

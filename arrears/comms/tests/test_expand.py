@@ -19,7 +19,8 @@ from arrears.tests.factories import (
     InstalmentFactory,
 )
 
-D = dt.date(2026, 11, 24)  # a Tuesday
+D = dt.date(2026, 11, 24)  # a Tuesday: the day the messages go
+NIGHT_BEFORE = D - dt.timedelta(days=1)  # the business date of the batch that queues them
 SH = ZoneInfo("Asia/Shanghai")
 
 
@@ -80,7 +81,7 @@ def world(db: None):
 def test_the_batch_queues_t3_reminders_and_day_5_collection_messages(world) -> None:
     _, _, due_soon_mobile, _, overdue_case, overdue_mobile, _ = world
 
-    queued = cadences_expand(business_date=D)
+    queued = cadences_expand(business_date=NIGHT_BEFORE)
 
     assert queued == 3
     rows = {
@@ -112,14 +113,14 @@ def test_the_batch_queues_t3_reminders_and_day_5_collection_messages(world) -> N
 
 
 def test_running_the_expansion_again_queues_nothing_more(world) -> None:
-    cadences_expand(business_date=D)
-    assert cadences_expand(business_date=D) == 0
+    cadences_expand(business_date=NIGHT_BEFORE)
+    assert cadences_expand(business_date=NIGHT_BEFORE) == 0
     assert Message.objects.count() == 3
     assert ReminderCall.objects.count() == 2
 
 
 def test_reminder_calls_appear_three_working_days_before_due(world) -> None:
     _, due_soon, *_ = world
-    cadences_expand(business_date=D)
+    cadences_expand(business_date=NIGHT_BEFORE)
     call = ReminderCall.objects.get(account=due_soon)
     assert (call.due_date, call.call_from, call.amount_fen) == (D + dt.timedelta(days=3), D, 105_000)
