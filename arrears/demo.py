@@ -36,6 +36,10 @@ from arrears.cases.services import (
     assignment_rule_set,
     hold_place,
 )
+from arrears.comms.letter_batches import letter_batch_print
+from arrears.comms.models import Message, MessageState, Template
+from arrears.comms.services import cadences_expand, cadences_seed_defaults, message_queue, outbox_send_due
+from arrears.comms.templates_service import templates_seed_defaults
 from arrears.delinquency.services import eod_run, last_completed_date
 from arrears.portfolio.models import ImportBatch, ImportKind, ImportStatus, ProductKind
 from arrears.portfolio.services import creditor_add, import_file, product_add
@@ -135,8 +139,10 @@ def build_demo(
             creditor, accounts_per_creditor(accounts)[creditor.code], folder, as_of, users["admin"], say
         )
     _rules(say)
+    _comms_defaults(say)
     _end_of_day(as_of, history_days, today or as_of, say)
     _workspace(users, say)
+    _communications(users, say)
     say("done")
     return [(username, users[username].role) for username, *_rest in USERS]
 
@@ -338,3 +344,63 @@ def _workspace(users: dict[str, User], say: _Say) -> None:
                 except (ContactRefused, WorkRefused):
                     denied += 1
     say(f"workspace: {logged} activities logged, {denied} refused by the guard or the checks")
+
+
+def _comms_defaults(say: _Say) -> None:
+    templates = templates_seed_defaults()
+    steps = cadences_seed_defaults()
+    say(f"communications: {len(templates)} default templates and {steps} cadence steps created")
+
+
+# Letters for the late cases: a printable batch the operations team would post.
+DEMO_LETTERS = 30
+
+
+def _communications(users: dict[str, User], say: _Say) -> None:
+    """The last two days of the seed cadence sent through the file gateway (var/outbox/),
+    and a batch of letters printed (var/letters/). Once: nothing is added when messages exist.
+
+    The nightly batch queues the next day's messages; here the two days before today are
+    queued and sent as they would have been at 10:00, so the demo shows the flow whatever
+    the hour it is built. Today's, queued by last night's batch, go when the worker runs.
+    """
+    if Message.objects.filter(state=MessageState.SENT).exists():
+        say("communications: messages already sent")
+        return
+    zone = ZoneInfo("Asia/Shanghai")
+    today = timezone.localdate()
+    for days_ago in (2, 1):
+        send_day = today - dt.timedelta(days=days_ago)
+        queued = cadences_expand(business_date=send_day - dt.timedelta(days=1))
+        at = dt.datetime.combine(send_day, dt.time(10, 5), zone)
+        stats = outbox_send_due(now=at)
+        say(
+            f"messages of {send_day}: {queued} queued by the cadence; {stats.sent} sent, "
+            f"{stats.deferred} deferred, {stats.blocked} blocked by the guard, {stats.failed} failed"
+        )
+    letter = Template.objects.get(code="LETTER_NOTICE", language="zh-hans")
+    cases = (
+        Case.objects.filter(bucket_group__in=["M3", "M4+"])
+        .exclude(status=CaseStatus.CLOSED)
+        .select_related("customer")
+        .order_by("pk")
+    )
+    queued_letters = 0
+    at = dt.datetime.combine(today - dt.timedelta(days=1), dt.time(11, 0), zone)
+    for case in cases:
+        address = case.customer.contact_points.filter(owner_role="self", kind="address").first()
+        if address is None:
+            continue
+        message_queue(
+            case=case, contact_point=address, template=letter, actor=users["sam"], scheduled_at=at, now=at
+        )
+        queued_letters += 1
+        if queued_letters == DEMO_LETTERS:
+            break
+    outbox_send_due(now=at + dt.timedelta(minutes=1))
+    batch = letter_batch_print(actor=users["sam"], now=at + dt.timedelta(minutes=2))
+    if batch is not None:
+        say(
+            f"letters: batch #{batch.pk} of {batch.letters} letters printed to {batch.pdf_path} and {batch.csv_path}"
+        )
+    say(f"outbox files: {settings.ARREARS_OUTBOX_DIR}")

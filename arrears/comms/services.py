@@ -278,7 +278,9 @@ def _prepare(messages: Sequence[Message], *, now: dt.datetime) -> list[_Prepared
             item.outcome, item.reason = "failed", "too_long"
             item.data.update(chars=len(body), limit=settings.ARREARS_SMS_MAX_CHARS)
             continue
-        message.body, message.subject, message.variables = body, subject, values
+        # Only what the text uses goes to the provider and into the row (data minimisation).
+        used = {name: values[name] for name in rendering.variables_in(f"{version.subject}\n{version.body}")}
+        message.body, message.subject, message.variables = body, subject, used
         case = message.case
         if case is None:
             # A pre-due reminder to an account without a case: the guard judges the account
@@ -333,7 +335,7 @@ def _prepare(messages: Sequence[Message], *, now: dt.datetime) -> list[_Prepared
             body=body,
             subject=subject,
             provider_template_code=version.provider_template_code,
-            variables=values,
+            variables=used,
             recipient_name=message.contact_point.owner_name or message.customer.name,
         )
     return prepared
