@@ -53,6 +53,12 @@ usage: arrears COMMAND [ARGS...]      (arrears COMMAND --help for a command's op
                            keys of the encrypted personal data (ID numbers, phones, e-mails,
                            addresses): values per key, re-encrypt all with the current key
                            (restartable), add a fresh current key to the key file, print a new key
+  fake-sms [--port 8025] [--template CODE[=TEXT]]... [--receipts-url URL]
+                           a local fake SMS provider speaking the provider's protocol (signed
+                           requests, template codes, receipts pushed to URL) for trials and benchmarks
+  letters print [--limit N]
+                           print the sent letters waiting in the print queue as one batch: a PDF of
+                           all of them and a CSV mailing list under var/letters/<batch>/
   manage ARGS...           any Django management command (e.g. arrears manage createsuperuser)
 """
 
@@ -68,6 +74,7 @@ DJANGO_COMMANDS = {
     "restore": "restore",
     "retention": "retention",
     "keys": "keys",
+    "letters": "letters",
 }
 
 
@@ -83,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         "worker": _worker,
         "demo": _demo,
         "manage": _manage,
+        "fake-sms": _fake_sms,
     }
     if command in handlers:
         return handlers[command](rest)
@@ -188,6 +196,12 @@ def _serve(args: list[str]) -> int:
                     process.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     process.kill()
+
+
+def _fake_sms(args: list[str]) -> int:
+    from arrears.comms.fake_sms import main as fake_sms_main
+
+    return fake_sms_main(args)
 
 
 def _worker(args: list[str]) -> int:

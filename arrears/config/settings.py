@@ -201,6 +201,10 @@ ARREARS_SMS_ACCESS_KEY_SECRET = env_str("ARREARS_SMS_ACCESS_KEY_SECRET", "arrear
 ARREARS_SMS_SIGN_NAME = env_str("ARREARS_SMS_SIGN_NAME", "Arrears")
 # The longest SMS the provider accepts (characters, all segments together).
 ARREARS_SMS_MAX_CHARS = env_int("ARREARS_SMS_MAX_CHARS", 300)
+# Secrets the providers sign their callbacks (receipts, replies) with: HMAC-SHA256 over the
+# timestamp and body (arrears/comms/signing.py). Email callbacks are off while theirs is empty.
+ARREARS_SMS_CALLBACK_SECRET = env_str("ARREARS_SMS_CALLBACK_SECRET", ARREARS_SMS_ACCESS_KEY_SECRET)
+ARREARS_EMAIL_CALLBACK_SECRET = env_str("ARREARS_EMAIL_CALLBACK_SECRET", "")
 ARREARS_SMTP_HOST = env_str("ARREARS_SMTP_HOST", "127.0.0.1")
 ARREARS_SMTP_PORT = env_int("ARREARS_SMTP_PORT", 1025)
 ARREARS_SMTP_USER = env_str("ARREARS_SMTP_USER", "")

@@ -58,6 +58,9 @@ EXPECTED_OPERATIONS = {
     "PUT /api/v1/compliance/packs/{pack_id}",
     "GET /api/v1/creditors/{code}/policy-packs",
     "PUT /api/v1/creditors/{code}/policy-packs",
+    # provider callbacks (signed, no user authentication)
+    "POST /api/v1/comms/receipts/{provider}",
+    "POST /api/v1/comms/inbound/{provider}",
 }
 
 
