@@ -176,7 +176,9 @@ class FakeSmsProvider:
 
     def stop(self) -> None:
         self._stop.set()
-        self._server.shutdown()
+        if self._thread is not None:  # shutdown() waits for a serve_forever that never ran
+            self._server.shutdown()
+            self._thread = None
         self._server.server_close()
         if self._http is not None:
             self._http.close()

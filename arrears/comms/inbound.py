@@ -200,6 +200,9 @@ def normalize_sender(channel: str, sender: str) -> str:
 
 def _sender_points(channel: str, sender: str) -> list[ContactPoint]:
     hashes = contact_value_hashes(sender)
+    if channel == MessageChannel.EMAIL:
+        # Mail clients do not keep an address's case; the file usually has it in lower case.
+        hashes |= contact_value_hashes(sender.lower())
     if not hashes:
         return []
     kinds = (ContactKind.EMAIL,) if channel == MessageChannel.EMAIL else PHONE_KINDS
