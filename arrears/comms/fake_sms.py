@@ -115,6 +115,7 @@ class FakeSmsProvider:
         auto_receipts: bool = False,
         receipt_interval: float = 0.5,
         keep_accepted: bool = True,
+        keep_receipts: bool = True,
     ) -> None:
         env = os.environ
         self.access_key_id = access_key_id or env.get("ARREARS_SMS_ACCESS_KEY_ID") or DEFAULT_ACCESS_KEY_ID
@@ -130,6 +131,7 @@ class FakeSmsProvider:
         self.receipt_url = receipt_url
         self.inbound_url = inbound_url
         self.keep_accepted = keep_accepted
+        self.keep_receipts = keep_receipts
         self.accepted: list[Accepted] = []
         self.accepted_count = 0
         self.requests = 0
@@ -393,7 +395,7 @@ class FakeSmsProvider:
             self.accepted_count += len(items)
             if self.keep_accepted:
                 self.accepted.extend(items)
-            for item in items:
+            for item in items if self.keep_receipts else ():
                 failure = self._failures.get(item.phone)
                 self._pending_receipts.append(
                     {
@@ -522,6 +524,7 @@ def main(argv: list[str] | None = None) -> int:
         auto_receipts=bool(args.receipts_url),
         receipt_interval=args.receipt_interval,
         keep_accepted=False,
+        keep_receipts=bool(args.receipts_url),
     )
     print(f"fake SMS provider on {fake.url} (access key {fake.access_key_id})", flush=True)
     try:

@@ -84,6 +84,18 @@ PERMANENT_CODES = PER_MESSAGE_CODES | frozenset(
 _CN_PREFIX = re.compile(r"^(?:\+|00)?86(?=1\d{10}$)")
 
 
+_SHARED_CLIENTS: dict[tuple[str, float | None], httpx.Client] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def close_shared_clients() -> None:
+    """Close the pooled clients (at shutdown, or between tests that stop their servers)."""
+    with _SHARED_LOCK:
+        for client in _SHARED_CLIENTS.values():
+            client.close()
+        _SHARED_CLIENTS.clear()
+
+
 def percent_encode(value: str) -> str:
     """RFC 3986 percent-encoding as the signature wants it (``~`` kept, space as %20)."""
     return quote(value, safe="~")
@@ -135,26 +147,37 @@ class HttpSmsGateway:
         self._timeout = httpx.Timeout(timeout, connect=min(timeout, 5.0))
         self._transport = transport
         self._client: httpx.Client | None = None
-        self._lock = threading.Lock()
 
     # --- the client ------------------------------------------------------------------
+    # One pooled keep-alive client per provider URL and process, shared by every instance:
+    # the sender makes a gateway per pass, and its connections should outlive the pass.
 
     @property
     def client(self) -> httpx.Client:
         if self._client is None:
-            with self._lock:
-                if self._client is None:
-                    self._client = httpx.Client(
-                        timeout=self._timeout,
-                        limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
-                        transport=self._transport,
-                    )
+            if self._transport is not None:
+                self._client = self._new_client()
+            else:
+                key = (self.url, self._timeout.read)
+                with _SHARED_LOCK:
+                    shared = _SHARED_CLIENTS.get(key)
+                    if shared is None or shared.is_closed:
+                        shared = _SHARED_CLIENTS[key] = self._new_client()
+                self._client = shared
         return self._client
 
+    def _new_client(self) -> httpx.Client:
+        return httpx.Client(
+            timeout=self._timeout,
+            limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+            transport=self._transport,
+        )
+
     def close(self) -> None:
-        if self._client is not None:
+        """Close this gateway's own client; the shared one stays (see `close_shared_clients`)."""
+        if self._client is not None and self._transport is not None:
             self._client.close()
-            self._client = None
+        self._client = None
 
     def __enter__(self) -> HttpSmsGateway:
         return self
@@ -180,7 +203,7 @@ class HttpSmsGateway:
 
     def send_many(self, messages: Sequence[Outgoing]) -> list[Sent | GatewayError]:
         results: list[Sent | GatewayError | None] = [None] * len(messages)
-        groups: dict[str, list[list[int]]] = {}
+        groups: dict[str, list[tuple[list[int], set[str]]]] = {}
         for index, message in enumerate(messages):
             try:
                 self._check(message)
@@ -190,14 +213,15 @@ class HttpSmsGateway:
             batches = groups.setdefault(message.provider_template_code, [])
             number = provider_number(message.to)
             # A batch names each number once (receipts are told apart by number) and holds at most 100.
-            for batch in batches:
-                if len(batch) < BATCH_MAX and all(provider_number(messages[i].to) != number for i in batch):
-                    batch.append(index)
+            for members, numbers in batches:
+                if len(members) < BATCH_MAX and number not in numbers:
+                    members.append(index)
+                    numbers.add(number)
                     break
             else:
-                batches.append([index])
+                batches.append(([index], {number}))
         for batches in groups.values():
-            for batch in batches:
+            for batch, _ in batches:
                 for index, result in zip(batch, self._send_batch([messages[i] for i in batch]), strict=True):
                     results[index] = result
         return [result for result in results if result is not None]

@@ -11,7 +11,7 @@ import pytest
 
 from arrears.comms.fake_sms import FakeSmsProvider
 from arrears.comms.gateways.base import Outgoing
-from arrears.comms.gateways.sms_http import HttpSmsGateway
+from arrears.comms.gateways.sms_http import HttpSmsGateway, close_shared_clients
 from arrears.comms.models import InboundMessage, MessageEvent, MessageState
 from arrears.comms.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, callback_headers
 from arrears.comms.tests.sms_helpers import MOBILE, OTHER_MOBILE, debtor, message
@@ -332,6 +332,7 @@ def test_the_whole_loop_over_real_http(live_server: Any, settings: Any) -> None:
 
         assert fake.push_receipts() == 1
         assert fake.push_uplink(MOBILE, "退订。") == 200
+    close_shared_clients()
 
     row.refresh_from_db()
     queued.refresh_from_db()

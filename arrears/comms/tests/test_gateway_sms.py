@@ -11,13 +11,19 @@ import pytest
 
 from arrears.comms.fake_sms import FakeSmsProvider
 from arrears.comms.gateways.base import GatewayError, Outgoing, Sent
-from arrears.comms.gateways.sms_http import HttpSmsGateway, provider_number, signature
+from arrears.comms.gateways.sms_http import HttpSmsGateway, close_shared_clients, provider_number, signature
 
 REMIND = "SMS_REMIND"
 REMIND_TEXT = "${name}您好，您尾号${last4}的账户应还${amount}元，请于${due}前还款。回T退订"
 COLLECT = "SMS_COLLECT"
 COLLECT_TEXT = "${name}您好，您的账户已逾期${days}天，请尽快还款。回T退订"
 SECRET = "test-key-secret"
+
+
+@pytest.fixture(autouse=True)
+def _pooled_clients() -> Iterator[None]:
+    yield
+    close_shared_clients()
 
 
 @pytest.fixture
@@ -97,6 +103,17 @@ def test_one_message_is_sent_signed_with_its_template_and_parameters(fake: FakeS
     assert accepted.params == {"name": "张三", "last4": "1234", "amount": "1,000.00", "due": "3月10日"}
     assert accepted.text == "张三您好，您尾号1234的账户应还1,000.00元，请于3月10日前还款。回T退订"
     assert fake.refused == []
+
+
+def test_gateways_share_one_keep_alive_connection_pool(fake: FakeSmsProvider) -> None:
+    first, second = gateway_for(fake), gateway_for(fake)
+    first.send(remind(1, "13800000001"))
+    first.close()
+    second.send(remind(2, "13800000002"))
+
+    assert first.client is second.client
+    assert not second.client.is_closed
+    assert [a.out_id for a in fake.accepted] == ["1", "2"]
 
 
 def test_a_wrong_secret_is_refused_by_the_provider_and_nothing_is_sent(fake: FakeSmsProvider) -> None:
