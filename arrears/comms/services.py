@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -49,8 +50,8 @@ from arrears.comms.models import (
 )
 from arrears.compliance.inputs import Message as GuardMessage
 from arrears.compliance.models import Decision, DecisionPurpose
-from arrears.compliance.selectors import guard_reads
-from arrears.compliance.services import guard_check
+from arrears.compliance.selectors import GuardReads, guard_reads_many
+from arrears.compliance.services import decisions_store, guard_check
 from arrears.core.services import event_record
 from arrears.portfolio.models import ContactKind, ContactPoint
 
@@ -250,95 +251,124 @@ def _version_to_use(
 
 
 def _prepare(messages: Sequence[Message], *, now: dt.datetime) -> list[_Prepared]:
-    """Render each message and ask the guard at `now`; decisions are stored."""
+    """Render each message and ask the guard at `now` (the guard's reads for the whole
+    batch in one round trip); decisions are stored in one statement."""
     instalments = selectors.next_instalments_fen(messages=messages)
     codes = [m.template_version.template.code for m in messages if m.template_version is not None]
     current = selectors.current_versions(codes=codes)
     prepared: list[_Prepared] = []
+    to_check: list[tuple[_Prepared, Case, TemplateVersion]] = []
     for message in messages:
         item = _Prepared(message)
         prepared.append(item)
-        version = _version_to_use(message, current)
-        if version is None:
-            item.outcome, item.reason = "failed", "no_template"
-            continue
-        if version.pk != message.template_version_id:
-            item.data["version"] = version.number
-            message.template_version = version
-        values = selectors.message_values(
-            message=message, instalment_fen=instalments.get(message.account_id), now=now
-        )
-        try:
-            body = rendering.render(version.body, values)
-            subject = rendering.render(version.subject, values)
-        except KeyError as missing:
-            item.outcome, item.reason = "failed", f"unknown_variable:{missing.args[0]}"
-            continue
-        if message.channel == MessageChannel.SMS and len(body) > settings.ARREARS_SMS_MAX_CHARS:
-            item.outcome, item.reason = "failed", "too_long"
-            item.data.update(chars=len(body), limit=settings.ARREARS_SMS_MAX_CHARS)
-            continue
-        # Only what the text uses goes to the provider and into the row (data minimisation).
-        used = {name: values[name] for name in rendering.variables_in(f"{version.subject}\n{version.body}")}
-        message.body, message.subject, message.variables = body, subject, used
-        case = message.case
-        if case is None:
-            # A pre-due reminder to an account without a case: the guard judges the account
-            # as a case would be (no case holds; customer-wide holds still apply).
-            case = Case(account=message.account, customer=message.customer, bucket_group="M0")
-        elif case.status == CaseStatus.CLOSED:
-            item.outcome, item.reason = "blocked", "case_closed"
-            continue
-        state = getattr(message.account, "delinquency", None)
-        if message.template_class != "reminder" and (state is None or state.overdue_fen <= 0):
-            # Paid since it was queued: a collection message would be wrong, and a complaint.
-            item.outcome, item.reason = "blocked", "nothing_overdue"
-            continue
-        case.account = message.account
-        case.customer = message.customer
-        template = version.template
-        decision = guard_check(
-            case=case,
-            channel=message.channel,
-            contact_point=message.contact_point,
-            at=now,
-            purpose=DecisionPurpose.SEND,
-            message=GuardMessage(
-                text="\n".join(filter(None, [subject, body])),
-                template_code=template.code,
-                template_class=message.template_class,
-                template_approved=version.status == VersionStatus.APPROVED,
-                sent_by_system=True,
-                has_opt_out=rendering.has_opt_out(body),
-            ),
-            reads=guard_reads(case=case, at=now),
-        )
-        item.decision = decision
-        if not decision.allowed:
-            violations = decision.result.get("violations", [])
-            item.data["rules"] = [v.get("rule") for v in violations]
-            item.data["reasons"] = [
-                {"rule": v.get("rule"), "message": v.get("message"), "parameters": v.get("parameters") or {}}
-                for v in violations
-            ]
-            later = decision.next_allowed_at
-            if later is not None and later <= message.scheduled_at + MAX_DEFERRAL:
-                item.outcome, item.reason = "deferred", "guard"
-                item.data["until"] = later.isoformat()
-            else:
-                item.outcome, item.reason = "blocked", "guard" if later is None else "expired"
-            continue
-        item.outgoing = Outgoing(
-            message_id=message.pk,
-            channel=message.channel,
-            to=message.contact_point.value,
-            body=body,
-            subject=subject,
-            provider_template_code=version.provider_template_code,
-            variables=used,
-            recipient_name=message.contact_point.owner_name or message.customer.name,
-        )
+        checked = _render(item, current=current, instalment_fen=instalments.get(message.account_id), now=now)
+        if checked is not None:
+            to_check.append((item, *checked))
+    reads = guard_reads_many(cases=[case for _, case, _ in to_check], at=now)
+    for (item, case, version), case_reads in zip(to_check, reads, strict=True):
+        _judge(item, case=case, version=version, reads=case_reads, now=now)
+    # One statement for the batch's decisions (stored before anything is sent).
+    decisions_store(rows=[item.decision for item in prepared if item.decision is not None])
     return prepared
+
+
+def _render(
+    item: _Prepared,
+    *,
+    current: Mapping[tuple[str, str], TemplateVersion],
+    instalment_fen: int | None,
+    now: dt.datetime,
+) -> tuple[Case, TemplateVersion] | None:
+    """Render the message's text; None when it ends here (failed or blocked before the guard)."""
+    message = item.message
+    version = _version_to_use(message, current)
+    if version is None:
+        item.outcome, item.reason = "failed", "no_template"
+        return None
+    if version.pk != message.template_version_id:
+        item.data["version"] = version.number
+        message.template_version = version
+    values = selectors.message_values(message=message, instalment_fen=instalment_fen, now=now)
+    try:
+        body = rendering.render(version.body, values)
+        subject = rendering.render(version.subject, values)
+    except KeyError as missing:
+        item.outcome, item.reason = "failed", f"unknown_variable:{missing.args[0]}"
+        return None
+    if message.channel == MessageChannel.SMS and len(body) > settings.ARREARS_SMS_MAX_CHARS:
+        item.outcome, item.reason = "failed", "too_long"
+        item.data.update(chars=len(body), limit=settings.ARREARS_SMS_MAX_CHARS)
+        return None
+    # Only what the text uses goes to the provider and into the row (data minimisation).
+    used = {name: values[name] for name in rendering.variables_in(f"{version.subject}\n{version.body}")}
+    message.body, message.subject, message.variables = body, subject, used
+    case = message.case
+    if case is None:
+        # A pre-due reminder to an account without a case: the guard judges the account
+        # as a case would be (no case holds; customer-wide holds still apply).
+        case = Case(account=message.account, customer=message.customer, bucket_group="M0")
+    elif case.status == CaseStatus.CLOSED:
+        item.outcome, item.reason = "blocked", "case_closed"
+        return None
+    state = getattr(message.account, "delinquency", None)
+    if message.template_class != "reminder" and (state is None or state.overdue_fen <= 0):
+        # Paid since it was queued: a collection message would be wrong, and a complaint.
+        item.outcome, item.reason = "blocked", "nothing_overdue"
+        return None
+    case.account = message.account
+    case.customer = message.customer
+    return case, version
+
+
+def _judge(
+    item: _Prepared, *, case: Case, version: TemplateVersion, reads: GuardReads, now: dt.datetime
+) -> None:
+    """Ask the guard about the rendered message; allowed → ready to send, else deferred or blocked."""
+    message = item.message
+    decision = guard_check(
+        case=case,
+        channel=message.channel,
+        contact_point=message.contact_point,
+        at=now,
+        purpose=DecisionPurpose.SEND,
+        store=False,
+        message=GuardMessage(
+            text="\n".join(filter(None, [message.subject, message.body])),
+            template_code=version.template.code,
+            template_class=message.template_class,
+            template_approved=version.status == VersionStatus.APPROVED,
+            sent_by_system=True,
+            has_opt_out=rendering.has_opt_out(message.body),
+        ),
+        reads=reads,
+    )
+    if message.case is None:
+        decision.case = None  # the stand-in case is not a row
+    item.decision = decision
+    if not decision.allowed:
+        violations = decision.result.get("violations", [])
+        item.data["rules"] = [v.get("rule") for v in violations]
+        item.data["reasons"] = [
+            {"rule": v.get("rule"), "message": v.get("message"), "parameters": v.get("parameters") or {}}
+            for v in violations
+        ]
+        later = decision.next_allowed_at
+        if later is not None and later <= message.scheduled_at + MAX_DEFERRAL:
+            item.outcome, item.reason = "deferred", "guard"
+            item.data["until"] = later.isoformat()
+        else:
+            item.outcome, item.reason = "blocked", "guard" if later is None else "expired"
+        return
+    item.outgoing = Outgoing(
+        message_id=message.pk,
+        channel=message.channel,
+        to=message.contact_point.value,
+        body=message.body,
+        subject=message.subject,
+        provider_template_code=version.provider_template_code,
+        variables=message.variables,
+        recipient_name=message.contact_point.owner_name or message.customer.name,
+    )
 
 
 def _send(
@@ -453,24 +483,6 @@ def _record(
                     _event(message.pk, MessageEventKind.FAILED, now, reason=item.reason, **_extra(item))
                 )
                 stats.failed += 1
-        Message.objects.bulk_update(
-            [item.message for item in prepared],
-            [
-                "state",
-                "attempts",
-                "next_attempt_at",
-                "claimed_until",
-                "gateway",
-                "provider_message_id",
-                "last_error",
-                "decision",
-                "sent_at",
-                "subject",
-                "body",
-                "variables",
-                "template_version",
-            ],
-        )
         on_case = [(m, s) for m, s in sent_rows if m.case_id is not None]
         activity_ids = sent_messages_record(
             messages=[
@@ -481,20 +493,62 @@ def _record(
                     channel=m.channel,
                     sent_at=now,
                     notes=_activity_note(m),
-                    decision_id=m.decision_id,
+                    decision_id=m.decision.pk if m.decision is not None else None,
                 )
                 for m, _ in on_case
             ]
         )
         for (message, _), activity_id in zip(on_case, activity_ids, strict=True):
             message.activity_id = activity_id
-        if on_case:
-            Message.objects.bulk_update([m for m, _ in on_case], ["activity"])
+        _messages_update([item.message for item in prepared])
         MessageEvent.objects.bulk_create(events)
         for point in bounced_points:
             if point.is_valid:
                 contact_point_update(point=point, actor=None, valid=False, reason="bounced")
     return stats
+
+
+_UPDATE_SQL = """
+UPDATE comms_message m
+   SET state = u.state, attempts = u.attempts, next_attempt_at = u.next_attempt_at, claimed_until = NULL,
+       gateway = u.gateway, provider_message_id = u.provider_message_id, last_error = u.last_error,
+       decision_id = u.decision_id, sent_at = u.sent_at, subject = u.subject, body = u.body,
+       variables = u.variables, template_version_id = u.template_version_id, activity_id = u.activity_id
+  FROM unnest(%s::bigint[], %s::text[], %s::int[], %s::timestamptz[], %s::text[], %s::text[], %s::text[],
+              %s::bigint[], %s::timestamptz[], %s::text[], %s::text[], %s::jsonb[], %s::bigint[], %s::bigint[])
+       AS u(id, state, attempts, next_attempt_at, gateway, provider_message_id, last_error,
+            decision_id, sent_at, subject, body, variables, template_version_id, activity_id)
+ WHERE m.id = u.id
+"""
+
+
+def _messages_update(messages: Sequence[Message]) -> None:
+    """Write the batch's outcomes in one statement (bulk_update's CASE per column and row
+    cost more than the sending)."""
+    if not messages:
+        return
+    columns: list[list[Any]] = [[] for _ in range(14)]
+    for m in messages:
+        values = (
+            m.pk,
+            m.state,
+            m.attempts,
+            m.next_attempt_at,
+            m.gateway,
+            m.provider_message_id,
+            m.last_error,
+            m.decision.pk if m.decision is not None else None,
+            m.sent_at,
+            m.subject,
+            m.body,
+            json.dumps(m.variables, ensure_ascii=False),
+            m.template_version_id,
+            m.activity_id,
+        )
+        for column, value in zip(columns, values, strict=True):
+            column.append(value)
+    with connection.cursor() as cursor:
+        cursor.execute(_UPDATE_SQL, columns)
 
 
 def _extra(item: _Prepared) -> dict[str, Any]:

@@ -130,6 +130,12 @@ _DECISION_INSERT = (
 )
 
 
+def decisions_store(*, rows: Sequence[Decision]) -> None:
+    """Store many decisions `guard_check(store=False)` made, in one statement (a sender's batch)."""
+    if rows:
+        Decision.objects.bulk_create(list(rows))
+
+
 def _decision_insert(row: Decision) -> None:
     """Insert a new decision as `row.save(force_insert=True)` would (no signals are used)."""
     values = [field.get_db_prep_save(field.pre_save(row, True), connection) for field in _DECISION_FIELDS]

@@ -25,7 +25,7 @@ SH = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture
-def world(db: None):
+def world(db: None, action_codes: None):
     ensure_calendar()
     cadences_seed_defaults()
     templates = {
@@ -124,3 +124,23 @@ def test_reminder_calls_appear_three_working_days_before_due(world) -> None:
     cadences_expand(business_date=NIGHT_BEFORE)
     call = ReminderCall.objects.get(account=due_soon)
     assert (call.due_date, call.call_from, call.amount_fen) == (D + dt.timedelta(days=3), D, 105_000)
+
+
+def test_a_reminder_to_an_account_without_a_case_is_sent_with_its_decision(world, settings, tmp_path) -> None:
+    from arrears.comms.gateways.file import FileGateway
+    from arrears.comms.services import outbox_send_due
+    from arrears.compliance.models import Decision
+
+    settings.ARREARS_OUTBOX_DIR = tmp_path
+    cadences_expand(business_date=NIGHT_BEFORE)
+    gateway = FileGateway()
+
+    stats = outbox_send_due(now=dt.datetime(2026, 11, 24, 10, 0, 30, tzinfo=SH), gateways=lambda c: gateway)
+
+    reminder = Message.objects.get(account__account_no="DUE-SOON")
+    assert (reminder.state, reminder.case_id, reminder.activity_id) == ("sent", None, None)
+    assert reminder.body == "REMIND_T3 张三 回复TD退订"
+    decision = Decision.objects.get(pk=reminder.decision_id)
+    assert (decision.case_id, decision.purpose, decision.allowed) == (None, "send", True)
+    # Urumqi's 10:00 (12:00 in Shanghai) is not due yet: that one is not even claimed.
+    assert (stats.claimed, stats.sent) == (2, 2)
