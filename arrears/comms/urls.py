@@ -1,6 +1,6 @@
 from django.urls import path
 
-from arrears.comms import views_visits
+from arrears.comms import views_outbox, views_templates, views_visits
 
 urlpatterns = [
     # Field visits (外访).
@@ -15,4 +15,25 @@ urlpatterns = [
         views_visits.visit_attachment_download_view,
         name="visit_attachment_download",
     ),
+    # Message templates (消息模板) and the outbox (发件箱).
+    path("templates/", views_templates.template_list_view, name="comms_template_list"),
+    path("templates/new/", views_templates.template_new_view, name="comms_template_new"),
+    path("templates/<int:template_id>/", views_templates.template_detail_view, name="comms_template_detail"),
+    path(
+        "templates/<int:template_id>/preview/",
+        views_templates.template_preview_view,
+        name="comms_template_preview",
+    ),
+    path(
+        "templates/<int:template_id>/versions/<int:version_id>/approve/",
+        views_templates.template_version_approve_view,
+        name="comms_template_version_approve",
+    ),
+    path(
+        "templates/<int:template_id>/versions/<int:version_id>/reject/",
+        views_templates.template_version_reject_view,
+        name="comms_template_version_reject",
+    ),
+    path("outbox/", views_outbox.outbox_list_view, name="comms_outbox"),
+    path("outbox/<int:message_id>/", views_outbox.outbox_detail_view, name="comms_outbox_detail"),
 ]
