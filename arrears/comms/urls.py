@@ -9,7 +9,14 @@ urlpatterns = [
     path("visits/<int:visit_id>/", views_visits.visit_detail_view, name="visit_detail"),
     path("visits/<int:visit_id>/record/", views_visits.visit_record_view, name="visit_record"),
     path("visits/<int:visit_id>/cancel/", views_visits.visit_cancel_view, name="visit_cancel"),
-    path("visits/<int:visit_id>/attachments/", views_visits.visit_attachment_add_view, name="visit_attachment_add"),
+    path(
+        "visits/<int:visit_id>/address/", views_visits.visit_address_reveal_view, name="visit_address_reveal"
+    ),
+    path(
+        "visits/<int:visit_id>/attachments/",
+        views_visits.visit_attachment_add_view,
+        name="visit_attachment_add",
+    ),
     path(
         "visits/attachments/<int:attachment_id>/",
         views_visits.visit_attachment_download_view,

@@ -14,6 +14,7 @@ from django.test import Client
 from django.utils import translation
 
 from arrears.accounts.models import Role
+from arrears.audit.models import AuditAction, AuditEntry
 from arrears.cases.models import Activity
 from arrears.comms.models import Visit, VisitAttachment, VisitState
 from arrears.comms.visits import visit_attachment_add, visit_plan
@@ -350,3 +351,29 @@ def test_out_of_scope_users_get_404_on_every_page(book: Book, crew, visit: Visit
 def test_anonymous_users_are_sent_to_log_in(visit: Visit) -> None:
     response = Client().get(f"/comms/visits/{visit.pk}/")
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_a_visitor_outside_the_cases_scope_reveals_the_address_with_a_purpose(
+    book: Book, crew, visit: Visit
+) -> None:
+    fiona, _felix = crew
+    client = client_for(fiona)
+    url = f"/comms/visits/{visit.pk}/address/"
+    assert 'data-testid="reveal-form"' in client.get(url).content.decode()
+    assert AuditEntry.objects.filter(action=AuditAction.READ_UNMASKED).count() == 0
+    shown = client.post(url, {"purpose": "field_visit"}).content.decode()
+    assert "北京市海淀区中关村大街1号" in shown
+    entry = AuditEntry.objects.get(action=AuditAction.READ_UNMASKED)
+    assert (entry.actor, entry.object_type, entry.object_id, entry.purpose) == (
+        fiona,
+        "contact_point",
+        str(visit.address_id),
+        "外访",
+    )
+    assert (
+        entry.summary == f"查看外访地址明文：客户 {book.case_alice.customer.customer_no}（外访 #{visit.pk}）"
+    )
+    # Out of scope: 404; a role that never unmasks: 403 before anything is looked up.
+    assert client_for(book.bob).post(url, {"purpose": "field_visit"}).status_code == 404
+    assert client_for(book.agnes).post(url, {"purpose": "field_visit"}).status_code == 403
+    assert AuditEntry.objects.filter(action=AuditAction.READ_UNMASKED).count() == 1
