@@ -29,6 +29,7 @@ import datetime as dt
 import logging
 import re
 import tempfile
+import unicodedata
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
@@ -226,21 +227,31 @@ def _cmap(path: str, face: int, mtime: float) -> frozenset[int]:
 def font_missing_characters(font: LetterFont, texts: Iterable[str]) -> list[str]:
     """The printable characters of `texts` that the font has no glyph for (sorted)."""
     cmap = _cmap(str(font.path), font.face, font.path.stat().st_mtime)
-    missing = {ch for text in texts for ch in text if ch.isprintable() and ord(ch) not in cmap}
-    missing.discard(" ")
-    return sorted(missing)
+    return sorted({ch for text in texts for ch in text if _inked(ch) and ord(ch) not in cmap})
+
+
+def _inked(char: str) -> bool:
+    """A character that prints something (not a space, line break or format control)."""
+    return not char.isspace() and unicodedata.category(char) not in ("Cc", "Cf")
+
+
+_UNUSED_TABLES = ("VORG", "vhea", "vmtx", "GSUB", "GPOS", "BASE", "JSTF", "MATH")
 
 
 def _truetype_subset(font: LetterFont, characters: str, target: Path) -> None:
     """Write a TrueType-outlined subset of the font with just these characters."""
-    ttfont = TTFont(str(font.path), fontNumber=font.face, lazy=False)
+    ttfont = TTFont(str(font.path), fontNumber=font.face, lazy=True)
+    # Horizontal text without shaping uses neither vertical metrics nor layout tables; they
+    # go before subsetting, which would otherwise decompile them (most of its time).
+    for tag in _UNUSED_TABLES:
+        if tag in ttfont:
+            del ttfont[tag]
     options = font_subset.Options()
     options.notdef_outline = True
     options.desubroutinize = True
     options.name_IDs = ["*"]
     options.name_languages = ["*"]
-    # Horizontal text without shaping: vertical metrics and layout tables are not used.
-    options.drop_tables += ["VORG", "vhea", "vmtx", "GSUB", "GPOS", "BASE", "JSTF", "MATH"]
+    options.drop_tables += list(_UNUSED_TABLES)
     options.layout_features = []
     subsetter = font_subset.Subsetter(options)
     subsetter.populate(text=characters)
@@ -400,7 +411,8 @@ class _Line:
 def _paragraph_lines(pdf: FPDF, body: str) -> list[_Line]:
     em = BODY_SIZE * PT
     lines: list[_Line] = []
-    paragraphs = [p.strip(" \t") for p in body.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    text = body.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    paragraphs = [p.strip(" ") for p in text.split("\n")]
     for index, paragraph in enumerate(paragraphs):
         if not paragraph:
             if lines:
@@ -503,7 +515,7 @@ def _bold_texts(letter: LetterContent) -> str:
 
 
 def _charset(text: str) -> str:
-    return "".join(sorted({ch for ch in text if ch.isprintable()} | {" "}))
+    return "".join(sorted({ch for ch in text if _inked(ch)} | {" ", "\u3000"}))
 
 
 def _date_text(day: dt.date) -> str:

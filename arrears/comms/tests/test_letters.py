@@ -1,0 +1,282 @@
+"""Letters as PDF: the text extracts (Chinese included), numbers are masked, the CJK font is
+really embedded, and the glyphs are really drawn (rendered to pixels with PDFium)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import io
+from pathlib import Path
+
+import pypdf
+import pypdfium2 as pdfium
+import pytest
+
+from arrears.comms import letters as letters_module
+from arrears.comms.letters import (
+    LetterContent,
+    LetterFontError,
+    break_lines,
+    font_missing_characters,
+    letter_font,
+    letters_pdf,
+    mask_long_numbers,
+    split_postcode,
+)
+
+FULL_ID = "110105198803141237"
+FULL_CARD = "6222 0212 3456 7890"
+BODY = (
+    "尊敬的张伟先生/女士：\n"
+    "您好！您在示范银行办理的现金贷（账户尾号7890）已逾期15天，逾期金额为人民币1,234.56元。"
+    "我行已通过电话、短信等方式多次提醒您按时还款，但截至目前仍未收到您的还款。\n"
+    f"请您在收到本函之日起7个工作日内，通过银行柜面、网上银行或官方App等正规渠道归还上述欠款。"
+    f"模板误用的证件号{FULL_ID}和卡号{FULL_CARD}不会打印出来。\n"
+    "按时还款有助于维护您的个人信用记录。"
+)
+
+
+def _letter(**changes: object) -> LetterContent:
+    base = LetterContent(
+        recipient_name="张伟",
+        address="北京市朝阳区建国路88号现代城A座1201室 邮编：100022",
+        creditor_name="示范银行",
+        date=dt.date(2026, 11, 23),
+        title="逾期还款提醒函",
+        body=BODY,
+        reference="XH00000123",
+        account_last4="7890",
+        hotline="400-000-0000",
+    )
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def pdf_bytes() -> bytes:
+    """Two letters: a one-page one, and one long enough for three pages."""
+    long_body = "\n".join([BODY] * 12)
+    return letters_pdf(
+        [_letter(), _letter(recipient_name="李娜", reference="XH00000124", body=long_body)],
+        font=letter_font(""),
+    )
+
+
+def _page_texts(data: bytes) -> list[str]:
+    return [page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages]
+
+
+def test_text_extracts_with_chinese_and_masked_numbers(pdf_bytes: bytes) -> None:
+    texts = _page_texts(pdf_bytes)
+    first = texts[0]
+    assert "示范银行" in first
+    assert "逾期还款提醒函" in first
+    assert "张伟" in first and "收" in first
+    assert "账户尾号：7890" in first
+    assert "编号：XH00000123" in first
+    assert "客服热线：400-000-0000" in first
+    assert "您好！您在示范银行办理的现金贷（账户尾号7890）已逾期15天" in first.replace("\n", "")
+    assert "第 1 页 / 共 1 页" in first
+    # The numbers a template should never have printed appear masked, last 4 only.
+    everything = "".join(texts).replace("\n", "").replace(" ", "")
+    assert FULL_ID not in everything
+    assert "6222021234567890" not in everything
+    assert "02123456" not in everything
+    assert "证件号****1237" in everything
+    assert "卡号****7890" in everything
+
+
+def test_each_letter_starts_on_its_own_page_and_counts_its_pages(pdf_bytes: bytes) -> None:
+    texts = _page_texts(pdf_bytes)
+    assert len(texts) == 4  # 1 + 3
+    assert "第 1 页 / 共 1 页" in texts[0]
+    assert "李娜" in texts[1] and "第 1 页 / 共 3 页" in texts[1]
+    assert "第 2 页 / 共 3 页" in texts[2]
+    assert "第 3 页 / 共 3 页" in texts[3]
+    # Every page of the long letter carries its reference; only the first has the address.
+    assert all("XH00000124" in text for text in texts[1:])
+    assert "建国路" in texts[1] and "建国路" not in texts[2]
+    # The closing (creditor and date, right-aligned) ends the letter.
+    assert "如有疑问，请致电客服热线 400-000-0000。\n示范银行\n2026年11月23日\n第 3 页 / 共 3 页" in texts[3]
+
+
+def test_the_cjk_font_is_embedded_as_a_truetype_subset(pdf_bytes: bytes) -> None:
+    reader = pypdf.PdfReader(io.BytesIO(pdf_bytes))
+    fonts = reader.pages[0]["/Resources"]["/Font"]
+    assert len(fonts) == 2  # regular and bold
+    for reference in fonts.values():
+        font = reference.get_object()
+        assert font["/Subtype"] == "/Type0"
+        assert font["/Encoding"] == "/Identity-H"
+        descendant = font["/DescendantFonts"][0].get_object()
+        assert descendant["/Subtype"] == "/CIDFontType2"
+        descriptor = descendant["/FontDescriptor"].get_object()
+        # Embedded (FontFile2 holds the TrueType program), as a subset (ABCDEF+Name).
+        assert "/FontFile2" in descriptor
+        assert len(descriptor["/FontFile2"].get_object().get_data()) > 1000
+        assert font["/BaseFont"][7] == "+"
+        assert "NotoSansCJK" in str(font["/BaseFont"])
+        assert "/ToUnicode" in font
+
+
+def test_every_character_of_the_letter_is_in_the_font() -> None:
+    font = letter_font("")
+    assert font.family == "Noto Sans CJK SC"
+    letter = letters_module._masked(_letter())
+    assert font_missing_characters(font, letter.texts()) == []
+
+
+def _ink(image: object, box: tuple[float, float, float, float]) -> tuple[int, bytes]:
+    """Dark pixels in the box, and the box's pixels (for comparing glyphs)."""
+    crop = image.crop(box).convert("L")  # type: ignore[attr-defined]
+    pixels = crop.tobytes()
+    return sum(1 for value in pixels if value < 128), pixels
+
+
+def test_page_one_renders_the_chinese_glyphs(pdf_bytes: bytes, tmp_path: Path) -> None:
+    """Render page 1 to PNG and look where PDFium says each title character is: every one
+    has ink, and they all differ — missing glyphs would print the same empty box."""
+    scale = 4.0
+    document = pdfium.PdfDocument(pdf_bytes)
+    try:
+        page = document[0]
+        image = page.render(scale=scale).to_pil()
+        image.save(tmp_path / "letter-page-1.png")
+        assert (tmp_path / "letter-page-1.png").stat().st_size > 10_000
+        height = page.get_height()
+        textpage = page.get_textpage()
+        text = textpage.get_text_range()
+        start = text.index("逾期还款提醒函")
+        crops = []
+        for index in range(start, start + len("逾期还款提醒函")):
+            left, bottom, right, top = textpage.get_charbox(index)
+            box = (left * scale, (height - top) * scale, right * scale, (height - bottom) * scale)
+            assert box[2] - box[0] > 10 and box[3] - box[1] > 10  # a real, full-width glyph
+            dark, pixels = _ink(image, box)
+            area = (box[2] - box[0]) * (box[3] - box[1])
+            assert dark > area * 0.05, f"no ink for {text[index]!r}"
+            crops.append(pixels)
+        assert len(set(crops)) == len("逾期还款提醒函")  # 7 different glyphs, no .notdef boxes
+        # And the page is not blank around the body either: the first body line has ink.
+        body_start = text.index("您好")
+        left, bottom, _, top = textpage.get_charbox(body_start)
+        _, _, right, _ = textpage.get_charbox(body_start + 10)
+        dark, _ = _ink(
+            image, (left * scale, (height - top) * scale, right * scale, (height - bottom) * scale)
+        )
+        assert dark > 500
+    finally:
+        document.close()
+
+
+def test_a_character_the_font_lacks_is_refused_not_printed_as_a_box() -> None:
+    with pytest.raises(LetterFontError) as error:
+        letters_pdf([_letter(recipient_name="张伟😀")], font=letter_font(""))
+    assert "😀" in str(error.value)
+    assert "ARREARS_LETTER_FONT" in str(error.value)
+
+
+def test_the_account_reference_never_holds_more_than_the_last_4() -> None:
+    with pytest.raises(ValueError, match="H10"):
+        _letter(account_last4="34567890")
+
+
+def test_a_missing_font_file_names_the_setting_and_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(LetterFontError) as error:
+        letter_font("/nonexistent/font.ttc")
+    assert "ARREARS_LETTER_FONT=/nonexistent/font.ttc" in str(error.value)
+    assert "apt-get install fonts-noto-cjk" in str(error.value)
+
+    monkeypatch.setattr(letters_module, "DEFAULT_FONT_FILES", ("/nonexistent/a.ttc", "/nonexistent/b.ttf"))
+    with pytest.raises(LetterFontError) as error:
+        letter_font("")
+    assert "fonts-noto-cjk" in str(error.value)
+    assert "ARREARS_LETTER_FONT" in str(error.value)
+
+
+def test_a_font_without_chinese_is_refused() -> None:
+    latin = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+    if not latin.is_file():
+        pytest.skip("DejaVu Sans is not installed")
+    with pytest.raises(LetterFontError, match="no Chinese glyphs"):
+        letter_font(str(latin))
+
+
+def test_the_setting_chooses_the_font(settings: object) -> None:
+    serif = Path("/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc")
+    settings.ARREARS_LETTER_FONT = str(serif)  # type: ignore[attr-defined]
+    font = letter_font()
+    assert font.path == serif
+    assert font.family == "Noto Serif CJK SC"
+
+
+# --- line breaking (a fixed-width measure: a Chinese character is 1, a Latin one 0.5) ---------
+
+
+def _width(text: str) -> float:
+    return sum(0.5 if ord(ch) < 0x2E80 else 1.0 for ch in text)
+
+
+def test_chinese_breaks_between_any_two_characters() -> None:
+    assert break_lines("一二三四五六七八九十", 4, _width) == ["一二三四", "五六七八", "九十"]
+
+
+def test_closing_punctuation_never_starts_a_line() -> None:
+    lines = break_lines("一二三四，五六七八。九十", 4, _width)
+    assert lines == ["一二三", "四，五六", "七八。九", "十"]
+    assert not any(line[0] in "，。" for line in lines)
+    # Two closing marks in a row go down with the character before them.
+    assert break_lines("一二三四。”五", 4, _width) == ["一二三", "四。”五"]
+
+
+def test_opening_punctuation_never_ends_a_line() -> None:
+    assert break_lines("一二三（四五）六", 4, _width) == ["一二三", "（四五）", "六"]
+    assert break_lines("一二三“四五”", 4, _width) == ["一二三", "“四五”"]
+
+
+def test_latin_words_and_numbers_stay_whole() -> None:
+    lines = break_lines("还款1,234.56元请用App还款", 4, _width)
+    assert "1,234.56" in "".join(lines)
+    assert any("1,234.56" in line for line in lines)
+    assert break_lines("pay by phone now", 4, _width) == ["pay by", "phone", "now"]
+
+
+def test_a_word_longer_than_the_line_is_cut() -> None:
+    assert break_lines("abcdefghijkl", 3, _width) == ["abcdef", "ghijkl"]
+
+
+def test_the_first_line_is_indented() -> None:
+    assert break_lines("一二三四五六", 4, _width, first_indent=2) == ["一二", "三四五六"]
+
+
+# --- masking and postcodes ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (f"证件号{FULL_ID}", "证件号****1237"),
+        ("证件号11010519880314123X。", "证件号****123X。"),
+        ("卡号 6222 0212 3456 7890 到期", "卡号 ****7890 到期"),
+        ("账号6222-0212-3456-7890", "账号****7890"),
+        ("请致电 13812345678 或 400-000-0000", "请致电 13812345678 或 400-000-0000"),
+        ("逾期金额 12,345.67 元，尾号7890", "逾期金额 12,345.67 元，尾号7890"),
+        ("2026年11月23日", "2026年11月23日"),
+    ],
+)
+def test_long_numbers_are_masked_to_their_last_4(text: str, expected: str) -> None:
+    assert mask_long_numbers(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("address", "postcode", "rest"),
+    [
+        ("北京市朝阳区建国路88号 邮编：100022", "100022", "北京市朝阳区建国路88号"),
+        ("上海市浦东新区世纪大道100号（邮政编码200120）", "200120", "上海市浦东新区世纪大道100号"),
+        ("100022 北京市朝阳区建国路88号", "100022", "北京市朝阳区建国路88号"),
+        ("北京市朝阳区建国路88号 100022", "100022", "北京市朝阳区建国路88号"),
+        ("北京市朝阳区建国路888888号", "", "北京市朝阳区建国路888888号"),
+        ("广州市天河区体育西路1号", "", "广州市天河区体育西路1号"),
+    ],
+)
+def test_the_postcode_is_found_when_there_is_one(address: str, postcode: str, rest: str) -> None:
+    assert split_postcode(address) == (postcode, rest)
