@@ -1,6 +1,6 @@
 from django.urls import path
 
-from arrears.comms import views_outbox, views_templates, views_visits
+from arrears.comms import views_letters, views_outbox, views_templates, views_visits
 
 urlpatterns = [
     # Field visits (外访).
@@ -21,6 +21,14 @@ urlpatterns = [
         "visits/attachments/<int:attachment_id>/",
         views_visits.visit_attachment_download_view,
         name="visit_attachment_download",
+    ),
+    # Letters (信函): printed batches, their downloads, printing the waiting letters.
+    path("letters/", views_letters.letters_page, name="comms_letters"),
+    path("letters/print/", views_letters.letters_print, name="comms_letters_print"),
+    path(
+        "letters/<int:batch_id>/<str:kind>/",
+        views_letters.letters_download,
+        name="comms_letters_download",
     ),
     # Message templates (消息模板) and the outbox (发件箱).
     path("templates/", views_templates.template_list_view, name="comms_template_list"),
