@@ -514,41 +514,40 @@ UPDATE comms_message m
        gateway = u.gateway, provider_message_id = u.provider_message_id, last_error = u.last_error,
        decision_id = u.decision_id, sent_at = u.sent_at, subject = u.subject, body = u.body,
        variables = u.variables, template_version_id = u.template_version_id, activity_id = u.activity_id
-  FROM unnest(%s::bigint[], %s::text[], %s::int[], %s::timestamptz[], %s::text[], %s::text[], %s::text[],
-              %s::bigint[], %s::timestamptz[], %s::text[], %s::text[], %s::jsonb[], %s::bigint[], %s::bigint[])
-       AS u(id, state, attempts, next_attempt_at, gateway, provider_message_id, last_error,
-            decision_id, sent_at, subject, body, variables, template_version_id, activity_id)
+  FROM jsonb_to_recordset(%s::jsonb) AS u(
+         id bigint, state text, attempts int, next_attempt_at timestamptz, gateway text,
+         provider_message_id text, last_error text, decision_id bigint, sent_at timestamptz,
+         subject text, body text, variables jsonb, template_version_id bigint, activity_id bigint)
  WHERE m.id = u.id
 """
 
 
 def _messages_update(messages: Sequence[Message]) -> None:
-    """Write the batch's outcomes in one statement (bulk_update's CASE per column and row
-    cost more than the sending)."""
+    """Write the batch's outcomes in one statement, the rows as one JSON document (bulk_update's
+    CASE per column and row, or adapting arrays value by value, cost more than the sending)."""
     if not messages:
         return
-    columns: list[list[Any]] = [[] for _ in range(14)]
-    for m in messages:
-        values = (
-            m.pk,
-            m.state,
-            m.attempts,
-            m.next_attempt_at,
-            m.gateway,
-            m.provider_message_id,
-            m.last_error,
-            m.decision.pk if m.decision is not None else None,
-            m.sent_at,
-            m.subject,
-            m.body,
-            json.dumps(m.variables, ensure_ascii=False),
-            m.template_version_id,
-            m.activity_id,
-        )
-        for column, value in zip(columns, values, strict=True):
-            column.append(value)
+    rows = [
+        {
+            "id": m.pk,
+            "state": m.state,
+            "attempts": m.attempts,
+            "next_attempt_at": m.next_attempt_at.isoformat(),
+            "gateway": m.gateway,
+            "provider_message_id": m.provider_message_id,
+            "last_error": m.last_error,
+            "decision_id": m.decision.pk if m.decision is not None else None,
+            "sent_at": m.sent_at.isoformat() if m.sent_at else None,
+            "subject": m.subject,
+            "body": m.body,
+            "variables": m.variables,
+            "template_version_id": m.template_version_id,
+            "activity_id": m.activity_id,
+        }
+        for m in messages
+    ]
     with connection.cursor() as cursor:
-        cursor.execute(_UPDATE_SQL, columns)
+        cursor.execute(_UPDATE_SQL, [json.dumps(rows, ensure_ascii=False)])
 
 
 def _extra(item: _Prepared) -> dict[str, Any]:
