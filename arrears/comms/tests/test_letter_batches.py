@@ -284,3 +284,66 @@ def test_the_command_prints_and_says_where_the_files_are(book: Any, letters_dir:
         f"  PDF: {(letters_dir / batch.pdf_path).resolve()}\n"
         f"  CSV: {(letters_dir / batch.csv_path).resolve()}\n"
     )
+
+
+def test_from_the_outbox_to_the_batch_only_the_debtors_letter_is_printed(
+    book: Any, action_codes: None, letters_dir: Path
+) -> None:
+    """End to end with the sender: a letter to the debtor and one to a friend are queued;
+    the guard blocks the friend's at send time (H10), the debtor's goes to the print queue,
+    and the batch prints it with the rendered, masked text."""
+    from zoneinfo import ZoneInfo
+
+    from arrears.comms.services import message_queue, outbox_send_due
+    from arrears.comms.tests.outbox_helpers import account_state, approved_template
+    from arrears.delinquency.tests.books import ensure_calendar
+
+    ensure_calendar()
+    customer = CustomerFactory(name="周八", id_number="110105198803141237")
+    case = CaseFactory(account=AccountFactory(account_no="6222021234567890", customer=customer))
+    account_state(
+        case.account,
+        as_of=dt.date(2026, 11, 24),
+        overdue_fen=123_456,
+        outstanding_fen=900_000,
+        delinquent_since=dt.date(2026, 11, 9),
+        bucket="M1",
+        next_due_date=dt.date(2026, 12, 9),
+    )
+    template = approved_template(
+        "LETTER_TEST",
+        "尊敬的${customer_name}：\n您尾号${account_last4}的账户（证件号尾号${id_last4}）已逾期${days_past_due}天，"
+        "逾期金额${overdue_amount}元。请通过官方渠道还款，咨询${hotline}。",
+        channel="letter",
+        subject="逾期还款通知函",
+    )
+    home = address_point(case)
+    friend = address_point(case, owner_role="friend", owner_name="赵六", value="北京市海淀区中关村大街1号")
+    at = dt.datetime(2026, 11, 24, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    to_debtor = message_queue(
+        case=case, contact_point=home, template=template, actor=book.sam, scheduled_at=at, now=at
+    )
+    to_friend = message_queue(
+        case=case, contact_point=friend, template=template, actor=book.sam, scheduled_at=at, now=at
+    )
+
+    outbox_send_due(now=at)
+
+    to_debtor.refresh_from_db()
+    to_friend.refresh_from_db()
+    assert (to_debtor.state, to_debtor.gateway, to_debtor.letter_batch_id) == ("sent", "print", None)
+    assert to_friend.state == "blocked"
+    assert letters_waiting_count() == 1
+
+    batch = letter_batch_print(actor=book.sam, now=at + dt.timedelta(minutes=5))
+
+    assert batch is not None
+    assert list(Message.objects.filter(letter_batch=batch).values_list("pk", flat=True)) == [to_debtor.pk]
+    text = "".join(_pdf_pages(batch, letters_dir)).replace("\n", "")
+    assert "逾期还款通知函" in text
+    assert "周八  收" in text
+    assert "您尾号7890的账户（证件号尾号1237）已逾期15天，逾期金额1,234.56元。" in text
+    assert "6222021234567890" not in text and "110105198803141237" not in text
+    assert "赵六" not in text
+    to_friend.refresh_from_db()
+    assert to_friend.letter_batch_id is None

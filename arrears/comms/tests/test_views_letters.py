@@ -174,3 +174,11 @@ def test_an_unknown_batch_or_file_kind_is_not_found(book: Any, letters_dir: Path
     (letters_dir / batch.pdf_path).unlink()
     assert client.get(f"/comms/letters/{batch.pk}/pdf/").status_code == 404
     assert not AuditEntry.objects.filter(action=AuditAction.EXPORT).exists()
+
+
+def test_the_menu_links_the_page_for_the_roles_that_may_see_it(book: Any) -> None:
+    link = 'href="/comms/letters/"'
+    for persona in ("sam", "tina", "root"):
+        assert link in _client(getattr(book, persona)).get("/").content.decode(), persona
+    for persona in ("alice", "agnes"):
+        assert link not in _client(getattr(book, persona)).get("/").content.decode(), persona
