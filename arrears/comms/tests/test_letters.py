@@ -193,11 +193,36 @@ def test_a_missing_font_file_names_the_setting_and_the_package(monkeypatch: pyte
     assert "ARREARS_LETTER_FONT" in str(error.value)
 
 
-def test_a_font_without_chinese_is_refused() -> None:
-    latin = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
-    if not latin.is_file():
-        pytest.skip("DejaVu Sans is not installed")
-    with pytest.raises(LetterFontError, match="no Chinese glyphs"):
+def _latin_only_font(path: Path) -> Path:
+    """A tiny TrueType font with the letters A and B only."""
+    from fontTools.fontBuilder import FontBuilder
+    from fontTools.pens.ttGlyphPen import TTGlyphPen
+
+    def box() -> object:
+        pen = TTGlyphPen(None)
+        pen.moveTo((100, 0))
+        pen.lineTo((100, 700))
+        pen.lineTo((500, 700))
+        pen.lineTo((500, 0))
+        pen.closePath()
+        return pen.glyph()
+
+    builder = FontBuilder(1000, isTTF=True)
+    builder.setupGlyphOrder([".notdef", "A", "B"])
+    builder.setupCharacterMap({ord("A"): "A", ord("B"): "B"})
+    builder.setupGlyf({".notdef": box(), "A": box(), "B": box()})
+    builder.setupHorizontalMetrics({name: (600, 100) for name in (".notdef", "A", "B")})
+    builder.setupHorizontalHeader(ascent=800, descent=-200)
+    builder.setupNameTable({"familyName": "Latin Only", "styleName": "Regular"})
+    builder.setupOS2()
+    builder.setupPost()
+    builder.save(str(path))
+    return path
+
+
+def test_a_font_without_chinese_is_refused(tmp_path: Path) -> None:
+    latin = _latin_only_font(tmp_path / "latin-only.ttf")
+    with pytest.raises(LetterFontError, match="Latin Only\\) has no Chinese glyphs"):
         letter_font(str(latin))
 
 
