@@ -14,7 +14,9 @@ Providers and their bodies (JSON arrays, at most `MAX_ITEMS` items):
   ``[{"phone_number", "send_time", "report_time", "success", "err_code", "err_msg",
   "sms_size", "biz_id", "out_id"}]``; uplink ``[{"phone_number", "send_time", "content",
   "sign_name", "dest_code", "sequence_id"}]``; times "YYYY-MM-DD HH:MM:SS" in Asia/Shanghai.
-  The answer is ``{"code": 0, "msg": "成功"}``, which the provider takes as received.
+  The answer is ``{"code": 0, "msg": "成功"}``, which the provider takes as received; a receipt
+  that overtook the sender (message still ``sending``) is answered 503 ``{"code": 1}``, and
+  the provider pushes the receipts again.
 * ``smtp`` (email, secret ``ARREARS_EMAIL_CALLBACK_SECRET``; off while it is empty) —
   receipts ``[{"message_id", "out_id", "recipient", "status": "delivered"|"failed",
   "error_code", "error_message", "at"}]``; inbound ``[{"id", "from", "subject", "text",
@@ -280,7 +282,7 @@ def _receipt(item: Any) -> Receipt:
     )
 
 
-RESPONSES = {200: AckOut, 401: ErrorOut, 404: ErrorOut, 422: FieldErrorOut}
+RESPONSES = {200: AckOut, 401: ErrorOut, 404: ErrorOut, 422: FieldErrorOut, 503: AckOut}
 
 
 @router.post(
@@ -296,7 +298,12 @@ def receipts(request: HttpRequest, provider: str) -> Status:
     except CallbackRefused as refused:
         return Status(refused.status, refused.payload)
     reports = [_receipt(item) for item in items]
-    changed = receipts_apply(gateway=spec.gateway, reports=reports)
+    deferred: list[Receipt] = []
+    changed = receipts_apply(gateway=spec.gateway, reports=reports, deferred=deferred)
+    if deferred:
+        # Receipts that overtook the sender: the provider pushes them again (all of them;
+        # the ones applied now change nothing the second time).
+        return Status(503, {"code": 1, "msg": "稍后重试", "accepted": changed})
     return Status(200, {"code": 0, "msg": "成功", "accepted": changed})
 
 

@@ -31,6 +31,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from arrears.cases.services import contact_point_update
@@ -130,8 +131,14 @@ def _first_own_line(text: str) -> str:
 
 def _receipt_message(gateway: str, report: Receipt) -> Message | None:
     rows = Message.objects.select_related("contact_point").select_for_update(of=("self",))
-    if report.out_id.isdigit():
-        message = rows.filter(pk=int(report.out_id), gateway=gateway).first()
+    out_id = report.out_id
+    if out_id.isascii() and out_id.isdigit() and len(out_id) <= 18:
+        # The sender records the gateway with the send: a message still sending has none yet.
+        message = (
+            rows.filter(pk=int(out_id))
+            .filter(Q(gateway=gateway) | Q(gateway="", state=MessageState.SENDING))
+            .first()
+        )
         if message is not None:
             return message
     if not report.provider_message_id:
@@ -144,19 +151,38 @@ def _receipt_message(gateway: str, report: Receipt) -> Message | None:
     return candidates[0] if len(candidates) == 1 else None
 
 
+def _sending_to(to: str) -> bool:
+    """Whether a message to this number or address is being sent (its provider id unknown yet)."""
+    if not to:
+        return False
+    return Message.objects.filter(
+        state=MessageState.SENDING, contact_point__value_hash__in=contact_value_hashes(to)
+    ).exists()
+
+
 @transaction.atomic
-def receipts_apply(*, gateway: str, reports: Sequence[Receipt]) -> int:
+def receipts_apply(*, gateway: str, reports: Sequence[Receipt], deferred: list[Receipt] | None = None) -> int:
     """Apply delivery receipts; returns how many messages changed.
 
     Delivered: a sent message becomes delivered (``delivered_at`` the report's time) with a
     ``delivered`` event. Not delivered: the message stays sent, with an ``undelivered``
     event carrying the provider's error (and ``last_error``). A receipt for no message we
     know, for a message not sent yet, or that was already applied changes nothing.
+
+    A receipt can overtake the sender: the provider took the message, but the sender has not
+    yet recorded it as sent (state ``sending``). Such receipts are added to ``deferred``, so
+    the caller can ask the provider to push them again later.
     """
     changed = 0
     now = timezone.now()
     for report in reports:
         message = _receipt_message(gateway, report)
+        if deferred is not None and (
+            (message is not None and message.state == MessageState.SENDING)
+            or (message is None and _sending_to(report.to))
+        ):
+            deferred.append(report)
+            continue
         if message is None or message.state not in (MessageState.SENT, MessageState.DELIVERED):
             continue
         at = report.reported_at or now

@@ -99,6 +99,36 @@ def test_a_duplicate_receipt_adds_no_second_event(client: Any) -> None:
 
 
 @pytest.mark.django_db
+def test_a_receipt_that_overtakes_the_sender_is_asked_for_again(client: Any) -> None:
+    person = debtor()
+    sending = message(
+        person.mobile, person.account, state="sending", gateway="smsapi", provider_message_id="5009^0"
+    )
+    delivered_elsewhere = message(
+        person.other_mobile, person.account, state="sent", gateway="smsapi", provider_message_id="5010^0"
+    )
+    payload = [_report(sending.pk, "5009^0"), _report(delivered_elsewhere.pk, "5010^0")]
+
+    response = _post(client, RECEIPTS, payload)
+
+    assert response.status_code == 503
+    assert response.json() == {"code": 1, "msg": "稍后重试", "accepted": 1}
+    sending.refresh_from_db()
+    assert (sending.state, sending.delivered_at) == (MessageState.SENDING, None)
+    assert MessageEvent.objects.filter(message=sending).count() == 0
+
+    sending.state = MessageState.SENT
+    sending.save(update_fields=["state"])
+    again = _post(client, RECEIPTS, payload)
+
+    assert again.status_code == 200
+    assert again.json() == {"code": 0, "msg": "成功", "accepted": 1}
+    sending.refresh_from_db()
+    assert sending.state == MessageState.DELIVERED
+    assert MessageEvent.objects.filter(message=delivered_elsewhere).count() == 1
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     ("headers", "code"),
     [
@@ -321,6 +351,8 @@ def test_the_whole_loop_over_real_http(live_server: Any, settings: Any) -> None:
                     variables={"name": "张三", "days": "15"},
                 )
             )
+        # The receipt overtakes the sender, which has not recorded the send yet: 503, kept.
+        assert fake.push_receipts() == 0
         # What the sender records after a send (the lead's outbox_send_due does this).
         row.state, row.gateway, row.provider_message_id = (
             MessageState.SENT,

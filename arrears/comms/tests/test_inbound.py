@@ -138,12 +138,41 @@ def test_receipts_for_unknown_or_unsent_messages_change_nothing() -> None:
             Receipt(out_id=str(other_gateway.pk), delivered=True),
             Receipt(provider_message_id="nope", delivered=True),
             Receipt(out_id="not-a-number", delivered=True),
+            Receipt(out_id="9" * 40, delivered=True),
         ],
     )
 
     assert changed == 0
     assert MessageEvent.objects.count() == 0
     assert {m.state for m in (queued, other_gateway)} == {MessageState.QUEUED, MessageState.SENT}
+
+
+def test_a_receipt_for_a_message_still_sending_is_deferred() -> None:
+    person = debtor()
+    sending = message(
+        person.mobile, person.account, state="sending", gateway="smsapi", provider_message_id="9006^0"
+    )
+    report = Receipt(out_id=str(sending.pk), delivered=True, reported_at=REPORTED)
+    deferred: list[Receipt] = []
+
+    assert receipts_apply(gateway="smsapi", reports=[report], deferred=deferred) == 0
+
+    assert deferred == [report]
+    sending.refresh_from_db()
+    assert sending.state == MessageState.SENDING
+    assert _events(sending.pk) == []
+
+
+def test_a_batch_receipt_for_a_number_still_being_sent_is_deferred() -> None:
+    person = debtor()
+    message(person.mobile, person.account, state="sending")
+    report = Receipt(provider_message_id="9007^0", to=f"+86{MOBILE}", delivered=True, reported_at=REPORTED)
+    unknown = Receipt(provider_message_id="9008^0", to="13700000000", delivered=True, reported_at=REPORTED)
+    deferred: list[Receipt] = []
+
+    assert receipts_apply(gateway="smsapi", reports=[report, unknown], deferred=deferred) == 0
+
+    assert deferred == [report]
 
 
 def test_a_late_failure_report_does_not_undo_a_delivery() -> None:
