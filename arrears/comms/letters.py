@@ -571,10 +571,15 @@ def _draw_address(pdf: FPDF, letter: LetterContent) -> None:
             pdf.rect(box_x, y - 4.6, 5.2, 6.0)
             pdf.text(box_x + (5.2 - pdf.get_string_width(digit)) / 2, y, digit)
         y += 8.0
-    pdf.set_font("letter", "", 10.5)
-    for line in break_lines(address, WINDOW_W - 6.0, pdf.get_string_width)[:3]:
+    # A long address is set smaller to stay inside the window; no part of it is ever dropped.
+    for size, leading in ((10.5, 5.2), (9.0, 4.4), (8.0, 3.8)):
+        pdf.set_font("letter", "", size)
+        lines = break_lines(address, WINDOW_W - 6.0, pdf.get_string_width)
+        if len(lines) * leading <= 3 * 5.2 + 0.01:
+            break
+    for line in lines:
         pdf.text(x, y, line)
-        y += 5.2
+        y += leading
     y += 3.0
     pdf.set_font("letter", "B", 13)
     pdf.text(x, y, f"{letter.recipient_name}  收")

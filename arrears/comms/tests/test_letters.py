@@ -305,3 +305,15 @@ def test_long_numbers_are_masked_to_their_last_4(text: str, expected: str) -> No
 )
 def test_the_postcode_is_found_when_there_is_one(address: str, postcode: str, rest: str) -> None:
     assert split_postcode(address) == (postcode, rest)
+
+
+def test_a_long_address_is_set_smaller_and_printed_whole() -> None:
+    address = (
+        "内蒙古自治区呼和浩特市赛罕区大学东街与丰州路交叉口东南角某某小区二期十八号楼三单元"
+        "一千二百零一室（靠近东门快递柜，工作日请投递至物业服务中心前台代收） 邮编：010020"
+    )
+    page = _page_texts(letters_pdf([_letter(address=address)], font=letter_font("")))[0]
+    assert "\n0 1 0 0 2 0\n" in page  # the postcode in its boxes, leading zero kept
+    block = page[page.index("0 1 0 0 2 0") + len("0 1 0 0 2 0") : page.index("张伟  收")]
+    assert block.replace("\n", "") == address.removesuffix(" 邮编：010020")
+    assert block.count("\n") == 4  # three lines at 9 pt instead of four at 10.5, none dropped
