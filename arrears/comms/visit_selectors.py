@@ -25,6 +25,9 @@ from arrears.portfolio.models import ContactPoint
 
 # Field visits are planned and listed by the local day of the collection centre.
 LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
+# Days outside these hold no visits (and the edges of the calendar would overflow in UTC).
+MIN_DAY = dt.date(1970, 1, 1)
+MAX_DAY = dt.date(2999, 12, 31)
 
 
 def _visible_visits(user: Viewer) -> QuerySet[Visit]:
@@ -104,7 +107,7 @@ def _lines(visits: QuerySet[Visit]) -> list[VisitLine]:
 def visits_for_visitor_on(*, user: Viewer, day: dt.date) -> list[VisitLine]:
     """The visits `user` goes on, planned on local day `day` (Asia/Shanghai), by time.
     Cancelled visits are left out; done ones stay (the day's record). Uses visit_planned_idx."""
-    if not isinstance(user, User) or not user.is_active:
+    if not isinstance(user, User) or not user.is_active or not MIN_DAY <= day <= MAX_DAY:
         return []
     start, end = _local_day_bounds(day)
     visits = (

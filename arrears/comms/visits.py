@@ -54,6 +54,9 @@ PURPOSE_MAX = 300
 OUTCOME_MAX = 500
 DEVICE_MAX = 100
 CANCEL_REASON_MAX = 300
+# How far ahead a visit may be planned: the guard judges a plan by the calendar and the
+# customer's facts of its day, which drift the further out it is.
+PLAN_AHEAD_MAX = dt.timedelta(days=90)
 DEFAULT_ZONE = "Asia/Shanghai"
 
 
@@ -202,6 +205,8 @@ def visit_plan(
         raise VisitRefused("planned_at", _("外访时间必须带时区。"))
     if planned_at <= now:
         raise VisitRefused("planned_at", _("外访时间必须在将来。"))
+    if planned_at > now + PLAN_AHEAD_MAX:
+        raise VisitRefused("planned_at", _("外访最多提前 {days} 天安排。").format(days=PLAN_AHEAD_MAX.days))
     if address is None or address.customer_id != case.customer_id or address.kind != "address":
         raise VisitRefused("address", _("请选择本案客户的一个地址。"))
     purpose = (purpose or "").strip()

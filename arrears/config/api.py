@@ -9,6 +9,7 @@ from arrears.accounts.throttling import TokenRateThrottle, UserRateThrottle
 from arrears.cases.api import router as cases_router
 from arrears.cases.api_work import router as work_router
 from arrears.comms.api import router as comms_router
+from arrears.comms.api_visits import router as visits_router
 from arrears.compliance.api import router as compliance_router
 from arrears.delinquency.api import router as delinquency_router
 from arrears.portfolio.api import router as portfolio_router
@@ -28,5 +29,6 @@ api.add_router("/", cases_router)
 api.add_router("/", work_router)
 api.add_router("/", delinquency_router)
 api.add_router("/", compliance_router)
+api.add_router("/", visits_router)
 # Provider callbacks: signed by the provider, no user authentication (arrears/comms/api.py).
 api.add_router("/", comms_router)

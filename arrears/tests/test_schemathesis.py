@@ -58,6 +58,13 @@ EXPECTED_OPERATIONS = {
     "PUT /api/v1/compliance/packs/{pack_id}",
     "GET /api/v1/creditors/{code}/policy-packs",
     "PUT /api/v1/creditors/{code}/policy-packs",
+    # field visits (issue #5)
+    "GET /api/v1/visits/today",
+    "POST /api/v1/visits",
+    "GET /api/v1/visits/{visit_id}",
+    "POST /api/v1/visits/{visit_id}/record",
+    "POST /api/v1/visits/{visit_id}/cancel",
+    "POST /api/v1/visits/{visit_id}/attachments",
     # provider callbacks (signed, no user authentication)
     "POST /api/v1/comms/receipts/{provider}",
     "POST /api/v1/comms/inbound/{provider}",
