@@ -76,7 +76,11 @@ def letter_reference(message_id: int) -> str:
 
 
 def letters_waiting() -> QuerySet[Message]:
-    """Letters the sender put in the print queue that no batch has printed yet."""
+    """Letters the sender put in the print queue that no batch has printed yet.
+
+    No index serves this filter yet: on a large outbox it scans the table (a partial index
+    on the print queue — channel letter, state sent, no batch — is proposed to the model's owner).
+    """
     return Message.objects.filter(
         channel=MessageChannel.LETTER,
         state=MessageState.SENT,
@@ -203,7 +207,6 @@ def letter_batch_print(
     """
     now = now or timezone.now()
     today = timezone.localtime(now).date()
-    font = letter_font()
     folder: Path | None = None
     try:
         with transaction.atomic():
@@ -216,6 +219,8 @@ def letter_batch_print(
             ids = list(waiting[:limit] if limit is not None else waiting)
             if not ids:
                 return None
+            # Only now: with nothing to print, a machine without the font has nothing to say.
+            font = letter_font()
             messages = list(
                 Message.objects.filter(pk__in=ids)
                 .select_related("account__creditor", "customer", "contact_point")

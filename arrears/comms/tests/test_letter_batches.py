@@ -12,7 +12,7 @@ from typing import Any
 
 import pypdf
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 
 from arrears.comms import letter_batches
@@ -113,8 +113,10 @@ def test_three_letters_make_one_pdf_and_one_mailing_list(book: Any, letters_dir:
     assert letters_waiting_count() == 0
 
 
-def test_nothing_waiting_prints_nothing(book: Any, letters_dir: Path) -> None:
+def test_nothing_waiting_prints_nothing(book: Any, letters_dir: Path, settings: Any) -> None:
+    settings.ARREARS_LETTER_FONT = "/nonexistent/font.ttc"  # not even looked for
     assert letter_batch_print(actor=book.sam, now=NOW) is None
+    settings.ARREARS_LETTER_FONT = ""
     sent_letter(book.case_alice)
     assert letter_batch_print(actor=book.sam, now=NOW) is not None
 
@@ -347,3 +349,23 @@ def test_from_the_outbox_to_the_batch_only_the_debtors_letter_is_printed(
     assert "赵六" not in text
     to_friend.refresh_from_db()
     assert to_friend.letter_batch_id is None
+
+
+def test_without_a_font_nothing_is_printed_and_the_error_says_what_to_install(
+    book: Any, letters_dir: Path, settings: Any
+) -> None:
+    from arrears.comms.letters import LetterFontError
+
+    letter = sent_letter(book.case_alice)
+    settings.ARREARS_LETTER_FONT = "/nonexistent/font.ttc"
+
+    with pytest.raises(LetterFontError, match="apt-get install fonts-noto-cjk"):
+        letter_batch_print(actor=book.sam, now=NOW)
+
+    assert LetterBatch.objects.count() == 0
+    assert not letters_dir.exists() or list(letters_dir.iterdir()) == []
+    letter.refresh_from_db()
+    assert letter.letter_batch is None
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="fonts-noto-cjk"):
+        call_command("letters", "print", stdout=out)
