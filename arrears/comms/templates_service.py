@@ -99,7 +99,7 @@ def _position(finding_start: int) -> str:
 
 def finding_message(finding: ScreeningFinding, *, template_class: str) -> str:
     """One screening finding as a sentence for the editor, with the words and their positions."""
-    text = f"{finding.rule}：{finding.text}"
+    text = _("{rule}：{reason}").format(rule=finding.rule, reason=finding.text)
     if finding.words:
         shown = "、".join(f"“{item.word}”（{_position(item.start)}）" for item in finding.words)
         text += _("。位置：{words}").format(words=shown)
@@ -177,7 +177,11 @@ def text_check(
                     ).format(count=longest, limit=limit),
                 )
             )
-        if provider_template_code and not PROVIDER_CODE_PATTERN.match(provider_template_code):
+        if not provider_template_code:
+            # The SMS provider sends registered templates only (the HTTP gateway refuses a
+            # message without one): an approved SMS template without it could never go out.
+            problems.append(("provider_template_code", _("短信模板须填写在短信服务商处登记的模板编号。")))
+        elif not PROVIDER_CODE_PATTERN.match(provider_template_code):
             problems.append(("provider_template_code", _("服务商模板编号只能包含字母、数字和下划线。")))
     screening = None
     if body.strip():
@@ -321,7 +325,12 @@ def _locked_draft(version: TemplateVersion) -> TemplateVersion:
     locked = TemplateVersion.objects.select_for_update().select_related("template").get(pk=version.pk)
     if locked.status != VersionStatus.DRAFT:
         raise TemplateRefused(
-            [("version", _("该版本已{status}，不能再审批。").format(status=locked.get_status_display()))]
+            [
+                (
+                    "version",
+                    _("该版本的状态是“{status}”，不能再审批。").format(status=locked.get_status_display()),
+                )
+            ]
         )
     return locked
 

@@ -3,7 +3,10 @@ text, in the strictest case, with each offending word and its position."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+from django.utils import translation
 
 from arrears.accounts.models import Role
 from arrears.compliance.packs import CN_HOUSE, PACKS, params_as_json
@@ -19,6 +22,15 @@ from arrears.compliance.services import pack_params_update
 from arrears.tests.factories import UserFactory
 
 CATALOGUE = list(PACKS.values())
+
+
+@pytest.fixture(autouse=True)
+def _chinese() -> Iterator[None]:
+    """Reasons are sentences in the active language; a page test before may leave English on."""
+    with translation.override("zh-hans"):
+        yield
+
+
 OPT_OUT = "回复TD退订"
 
 

@@ -3,6 +3,7 @@ reject; previews; the catalogue's defaults."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -31,6 +32,14 @@ from arrears.core.models import Event
 from arrears.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _chinese() -> Iterator[None]:
+    """Reasons are sentences in the active language; a page test before may leave English on."""
+    with translation.override("zh-hans"):
+        yield
+
 
 OPT_OUT = "回复TD退订"
 GOOD_SMS = f"尊敬的${{customer_name}}，您尾号${{account_last4}}的账户已逾期${{days_past_due}}天。{OPT_OUT}"
@@ -205,9 +214,28 @@ def test_the_refusal_is_in_the_readers_language(book: Book, sms: Template) -> No
     with translation.override("en"), pytest.raises(TemplateRefused) as refused:
         save(sms, book.sam, body=f"您好${{id_number}}。{OPT_OUT}")
 
-    assert refused.value.problems[0][0] == "body"
-    # The msgid is Chinese; with no English catalogue entry yet the sentence stays as written.
-    assert "${id_last4}" in refused.value.problems[0][1]
+    assert refused.value.problems == [
+        (
+            "body",
+            "The variable ${id_number} would print a full number and is not allowed; "
+            "use ${id_last4} instead (last 4 digits only).",
+        )
+    ]
+
+
+def test_an_sms_needs_its_provider_template_code(book: Book, sms: Template) -> None:
+    versions = TemplateVersion.objects.count()
+
+    with pytest.raises(TemplateRefused) as refused:
+        save(sms, book.sam, code="")
+    with pytest.raises(TemplateRefused) as bad:
+        save(sms, book.sam, code="SMS-1")
+
+    assert refused.value.problems == [
+        ("provider_template_code", "短信模板须填写在短信服务商处登记的模板编号。")
+    ]
+    assert bad.value.problems == [("provider_template_code", "服务商模板编号只能包含字母、数字和下划线。")]
+    assert TemplateVersion.objects.count() == versions
 
 
 def test_an_sms_without_an_opt_out_is_refused(book: Book, sms: Template) -> None:
@@ -314,7 +342,7 @@ def test_editing_saves_a_new_version_and_the_old_text_never_changes(book: Book, 
         template_version_approve(version=first, actor=book.root)
     with pytest.raises(TemplateRefused):
         template_version_reject(version=first, actor=book.root, note="no")
-    assert again.value.problems == [("version", "该版本已已批准，不能再审批。")]
+    assert again.value.problems == [("version", "该版本的状态是“已批准”，不能再审批。")]
     assert TemplateVersion.objects.values().get(pk=first.pk) == before
 
 

@@ -121,7 +121,9 @@ def test_pages_by_role(
         },
     )
     save = client.post(f"/comms/templates/{approved.pk}/", {"body": GOOD, "provider_template_code": "SMS_X"})
-    preview = client.post(f"/comms/templates/{approved.pk}/preview/", {"body": GOOD})
+    preview = client.post(
+        f"/comms/templates/{approved.pk}/preview/", {"body": GOOD, "provider_template_code": "SMS_A"}
+    )
 
     home = client.get("/").content.decode()
     assert ('href="/comms/templates/"' in home) is (list_page == 200)
@@ -281,7 +283,10 @@ def test_the_live_preview_renders_and_screens_and_writes_nothing(
 
     response = client.post(
         f"/comms/templates/{approved.pk}/preview/",
-        {"body": f"${{customer_name}}你好，别当老赖，否则去法院。{OPT_OUT}"},
+        {
+            "body": f"${{customer_name}}你好，别当老赖，否则去法院。{OPT_OUT}",
+            "provider_template_code": "SMS_A",
+        },
         HTTP_HX_REQUEST="true",
     )
 
@@ -307,13 +312,17 @@ def test_the_live_preview_shows_a_clean_text_and_an_sms_over_the_limit(
     client.force_login(people["supervisor"])
     settings.ARREARS_SMS_MAX_CHARS = 20  # type: ignore[attr-defined]
 
-    response = client.post(f"/comms/templates/{approved.pk}/preview/", {"body": GOOD})
+    response = client.post(
+        f"/comms/templates/{approved.pk}/preview/", {"body": GOOD, "provider_template_code": "SMS_A"}
+    )
 
     page = response.content.decode()
     assert "短信最长可能有 44 个字符（变量按最长值计算），超过服务商上限 20 个字符。" in page
     assert 'data-testid="sms-length">' in page and "text-danger fw-semibold" in page
     settings.ARREARS_SMS_MAX_CHARS = 300  # type: ignore[attr-defined]
-    clean = client.post(f"/comms/templates/{approved.pk}/preview/", {"body": GOOD}).content.decode()
+    clean = client.post(
+        f"/comms/templates/{approved.pk}/preview/", {"body": GOOD, "provider_template_code": "SMS_A"}
+    ).content.decode()
     assert 'data-testid="screening-ok"' in clean
     assert "<mark" not in clean
 
@@ -414,3 +423,20 @@ def test_a_version_of_another_template_is_404(
     assert response.status_code == 404
     version.refresh_from_db()
     assert version.status == VersionStatus.DRAFT
+
+
+def test_the_pages_speak_english(
+    client: Client, people: dict[str, User], approved: Template, settings: Any
+) -> None:
+    client.force_login(people["supervisor"])
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+
+    listing = client.get("/comms/templates/").content.decode()
+    preview = client.post(f"/comms/templates/{approved.pk}/preview/", {"body": "${nope}"}).content.decode()
+
+    assert '<h1 class="h4 mb-0" data-testid="templates-title">Message templates</h1>' in listing
+    assert "Unknown variable ${nope}. Known variables: ${customer_name}" in preview
+    assert (
+        "U5: SMS and email must carry an opt-out. Add how to opt out, for example: "
+        "“回复TD退订”、“Reply STOP to opt out”" in preview
+    )
