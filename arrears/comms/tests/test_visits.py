@@ -357,3 +357,15 @@ def test_todays_list_shows_exactly_the_visitors_visits_of_the_local_day(case, ho
         Visit.objects.get(planned_at=NOW.replace(hour=11))
     ]
     assert len(visits_of_case(case=case)) == 4
+
+
+def test_the_day_list_costs_two_queries_however_many_visits(
+    case, home, crew, book: Book, django_assert_num_queries
+) -> None:
+    fiona, felix = crew
+    for hour in (10, 11, 14, 15):
+        plan(case, home, [fiona, felix, book.tina][: 2 + hour % 2], NOW.replace(hour=hour), book.alice)
+    # The visits with their case, customer and address; then the visitors (prefetched).
+    with django_assert_num_queries(2):
+        lines = visits_for_visitor_on(user=fiona, day=dt.date(2026, 11, 24))
+    assert len(lines) == 4
