@@ -91,7 +91,7 @@ def gateway_for(channel: str) -> Gateway:
         from arrears.comms.gateways.file import FileGateway
 
         return FileGateway()
-    if channel == MessageChannel.SMS and choice == "http":
+    if channel == MessageChannel.SMS and choice in ("http", "smsapi"):
         from arrears.comms.gateways.sms_http import HttpSmsGateway
 
         return HttpSmsGateway()
@@ -382,15 +382,21 @@ def _send(
     for channel, outgoing in by_channel.items():
         gateway = gateways(channel)
         send_many = getattr(gateway, "send_many", None)
-        if send_many is not None:
-            answers = send_many(outgoing)
-        else:
-            answers = []
-            for one in outgoing:
-                try:
-                    answers.append(gateway.send(one))
-                except GatewayError as error:
-                    answers.append(error)
+        try:
+            if send_many is not None:
+                answers = send_many(outgoing)
+            else:
+                answers = []
+                for one in outgoing:
+                    try:
+                        answers.append(gateway.send(one))
+                    except GatewayError as error:
+                        answers.append(error)
+        finally:
+            # A connection-holding gateway (SMTP) is closed after its batch.
+            close = getattr(gateway, "close", None)
+            if close is not None:
+                close()
         for one, answer in zip(outgoing, answers, strict=True):
             results[one.message_id] = answer
         for item in prepared:
