@@ -246,7 +246,9 @@ def _latest_text(template: Template, versions: Sequence[TemplateVersion]) -> dic
     version in use), so an edit continues from the last thing written."""
     source = versions[0] if versions else None
     if source is None:
-        return {"subject": "", "body": "", "provider_template_code": ""}
+        # The catalogue's convention for the provider's code of an SMS template.
+        code = f"SMS_{template.code}" if template.channel == MessageChannel.SMS else ""
+        return {"subject": "", "body": "", "provider_template_code": code}
     return {
         "subject": source.subject,
         "body": source.body,
