@@ -37,9 +37,10 @@ from arrears.cases.services import (
     hold_place,
 )
 from arrears.comms.letter_batches import letter_batch_print
-from arrears.comms.models import Message, MessageState, Template
+from arrears.comms.models import Message, MessageState, Template, Visit
 from arrears.comms.services import cadences_expand, cadences_seed_defaults, message_queue, outbox_send_due
 from arrears.comms.templates_service import templates_seed_defaults
+from arrears.comms.visits import VisitDenied, VisitRefused, visit_plan
 from arrears.delinquency.services import eod_run, last_completed_date
 from arrears.portfolio.models import ImportBatch, ImportKind, ImportStatus, ProductKind
 from arrears.portfolio.services import creditor_add, import_file, product_add
@@ -83,6 +84,8 @@ USERS: tuple[tuple[str, str, str | None, str | None, str], ...] = (
     ("bob", Role.COLLECTOR, "WEST", None, "鲍勃"),
     ("agnes", Role.AGENCY_USER, None, "AG1", "安妮丝"),
     ("cora", Role.COMPLIANCE_OFFICER, None, None, "柯合规"),
+    ("fiona", Role.FIELD_COLLECTOR, "EAST", None, "方菲"),
+    ("felix", Role.FIELD_COLLECTOR, "EAST", None, "费力"),
 )
 # Early buckets go to the east team (alice, amy), later ones to the west team (bob); the batch
 # deals new cases round-robin within the team.
@@ -143,6 +146,7 @@ def build_demo(
     _end_of_day(as_of, history_days, today or as_of, say)
     _workspace(users, say)
     _communications(users, say)
+    _visits(users, say)
     say("done")
     return [(username, users[username].role) for username, *_rest in USERS]
 
@@ -400,7 +404,47 @@ def _communications(users: dict[str, User], say: _Say) -> None:
     outbox_send_due(now=at + dt.timedelta(minutes=1))
     batch = letter_batch_print(actor=users["sam"], now=at + dt.timedelta(minutes=2))
     if batch is not None:
+        folder = Path(settings.ARREARS_LETTERS_DIR)
         say(
-            f"letters: batch #{batch.pk} of {batch.letters} letters printed to {batch.pdf_path} and {batch.csv_path}"
+            f"letters: batch #{batch.pk} of {batch.letters} letters printed to {folder / batch.pdf_path}"
+            f" and {folder / batch.csv_path}"
         )
     say(f"outbox files: {settings.ARREARS_OUTBOX_DIR}")
+
+
+def _visits(users: dict[str, User], say: _Say) -> None:
+    """Tomorrow's field visits for fiona and felix: three late cases of alice's with an address.
+    Once: nothing is planned when visits exist."""
+    if Visit.objects.exists():
+        say("visits: already planned")
+        return
+    zone = ZoneInfo("Asia/Shanghai")
+    tomorrow = timezone.localdate() + dt.timedelta(days=1)
+    cases = (
+        Case.objects.filter(assigned_collector=users["alice"])
+        .exclude(status=CaseStatus.CLOSED)
+        .select_related("customer", "account")
+        .order_by("-bucket_group", "pk")
+    )
+    planned = 0
+    for case in cases:
+        address = case.customer.contact_points.filter(owner_role="self", kind="address").first()
+        if address is None:
+            continue
+        try:
+            visit_plan(
+                case=case,
+                address=address,
+                planned_at=dt.datetime.combine(tomorrow, dt.time(10 + 2 * planned, 0), zone),
+                purpose="核实住址并面谈还款安排",
+                visitors=[users["fiona"], users["felix"]],
+                recording_device="REC-EAST-01",
+                actor=users["alice"],
+            )
+        except (VisitRefused, VisitDenied) as refused:
+            say(f"visit on case {case.pk} refused: {refused}")
+            continue
+        planned += 1
+        if planned == 3:
+            break
+    say(f"visits: {planned} planned for {tomorrow} (fiona, felix)")
