@@ -248,9 +248,9 @@ def letter_batch_print(
                 [
                     MessageEvent(
                         message_id=pk,
-                        kind=MessageEventKind.SENT,
+                        kind=MessageEventKind.PRINTED,
                         at=now,
-                        data={"batch": batch.pk, "step": "printed"},
+                        data={"batch": batch.pk},
                     )
                     for pk in printed
                 ]

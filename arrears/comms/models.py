@@ -254,6 +254,12 @@ class Message(models.Model):
             models.Index(fields=["case", "-id"], name="comms_message_case_idx"),
             models.Index(fields=["gateway", "provider_message_id"], name="comms_message_provider_idx"),
             models.Index(fields=["-scheduled_at"], name="comms_message_scheduled_idx"),
+            # The print queue: letters sent to the printer and not yet in a batch.
+            models.Index(
+                fields=["id"],
+                name="comms_message_print_queue_idx",
+                condition=models.Q(channel="letter", state="sent", letter_batch__isnull=True),
+            ),
         ]
 
 
@@ -264,6 +270,7 @@ class MessageEventKind(models.TextChoices):
     ATTEMPT_FAILED = "attempt_failed", _("发送失败,将重试")
     SENT = "sent", _("已发送")
     FAILED = "failed", _("最终失败")
+    PRINTED = "printed", _("已打印")
     DELIVERED = "delivered", _("送达回执")
     UNDELIVERED = "undelivered", _("未送达回执")
     BOUNCED = "bounced", _("退信")

@@ -327,7 +327,7 @@ def test_the_fake_providers_signed_requests_are_accepted(client: Any) -> None:
     assert person.other_mobile.do_not_contact_reason == "opt_out"
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_whole_loop_over_real_http(live_server: Any, settings: Any) -> None:
     """Our adapter sends through the fake provider; the fake pushes its signed receipt and a
     reply to the live server; the message is delivered and the number opted out."""
