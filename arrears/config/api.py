@@ -9,6 +9,7 @@ from arrears.accounts.throttling import TokenRateThrottle, UserRateThrottle
 from arrears.cases.api import router as cases_router
 from arrears.cases.api_work import router as work_router
 from arrears.comms.api import router as comms_router
+from arrears.comms.api_messages import router as messages_router
 from arrears.comms.api_visits import router as visits_router
 from arrears.compliance.api import router as compliance_router
 from arrears.delinquency.api import router as delinquency_router
@@ -30,5 +31,6 @@ api.add_router("/", work_router)
 api.add_router("/", delinquency_router)
 api.add_router("/", compliance_router)
 api.add_router("/", visits_router)
+api.add_router("/", messages_router)
 # Provider callbacks: signed by the provider, no user authentication (arrears/comms/api.py).
 api.add_router("/", comms_router)

@@ -65,6 +65,9 @@ EXPECTED_OPERATIONS = {
     "POST /api/v1/visits/{visit_id}/record",
     "POST /api/v1/visits/{visit_id}/cancel",
     "POST /api/v1/visits/{visit_id}/attachments",
+    # a case's messages (issue #5)
+    "GET /api/v1/cases/{case_id}/messages",
+    "POST /api/v1/cases/{case_id}/messages",
     # provider callbacks (signed, no user authentication)
     "POST /api/v1/comms/receipts/{provider}",
     "POST /api/v1/comms/inbound/{provider}",
