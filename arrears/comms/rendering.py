@@ -149,11 +149,3 @@ def last4(value: str | None) -> str:
     digits = "".join(ch for ch in (value or "") if ch.isalnum())
     return digits[-4:]
 
-
-# An SMS or email must tell the reader how to opt out (U5); these phrases say it.
-OPT_OUT_PHRASES = ("退订", "unsubscribe", "reply stop", "回复td")
-
-
-def has_opt_out(text: str) -> bool:
-    folded = text.casefold()
-    return any(phrase in folded for phrase in OPT_OUT_PHRASES)

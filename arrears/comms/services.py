@@ -50,6 +50,7 @@ from arrears.comms.models import (
 )
 from arrears.compliance.inputs import Message as GuardMessage
 from arrears.compliance.models import Decision, DecisionPurpose
+from arrears.compliance.screening import has_opt_out
 from arrears.compliance.selectors import GuardReads, guard_reads_many
 from arrears.compliance.services import decisions_store, guard_check
 from arrears.core.services import event_record
@@ -338,7 +339,7 @@ def _judge(
             template_class=message.template_class,
             template_approved=version.status == VersionStatus.APPROVED,
             sent_by_system=True,
-            has_opt_out=rendering.has_opt_out(message.body),
+            has_opt_out=has_opt_out(message.body),
         ),
         reads=reads,
     )
