@@ -344,3 +344,16 @@ def test_anonymous_is_sent_to_log_in(client: Client, book: Book) -> None:
     response = client.get(f"/comms/cases/{book.case_alice.pk}/messages/")
     assert response.status_code == 302
     assert "/login" in response["Location"] or "login" in response["Location"]
+
+
+def test_a_closed_case_has_no_form_and_queues_nothing(client: Client, book: Book, points: Setup) -> None:
+    book.case_alice.status = "closed"
+    book.case_alice.save(update_fields=["status"])
+    client.force_login(book.alice)
+    assert 'data-testid="message-form"' not in _panel(client, book.case_alice.pk)
+    response = _post(client, book.case_alice.pk, template=points.sms.pk, contact_point=points.mobile.pk)
+    assert (
+        '<div class="alert alert-danger py-2 m-2" role="alert" data-testid="message-send-error">'
+        "案件已结案，不能再发送催收消息。</div>"
+    ) in response.content.decode()
+    _nothing_written()
