@@ -991,6 +991,38 @@ def contact_point_update(
     return locked
 
 
+def contact_point_opt_out(*, point: ContactPoint, channel: str, actor: Any) -> bool:
+    """Record that the owner of this point opted out of one written channel (a 退订 / STOP
+    reply). Only that channel stops; a call to the number is judged as before. Returns
+    whether anything changed (a second opt-out changes nothing). Events as for any change."""
+    if channel not in (Channel.SMS, Channel.EMAIL):
+        raise WorkRefused("channel", _("只能退订短信或邮件。"))
+    locked = ContactPoint.objects.select_for_update().get(pk=point.pk)
+    if channel in locked.opted_out_channels:
+        return False
+    before = sorted(locked.opted_out_channels)
+    locked.opted_out_channels = sorted({*locked.opted_out_channels, channel})
+    locked.save(update_fields=["opted_out_channels"])
+    for case in _cases_of_customer(locked.customer_id):
+        _case_event(
+            case,
+            CaseEventKind.CONTACT_POINT_CHANGED,
+            actor,
+            to_value=f"opt_out:{channel}",
+            contact_point_id=locked.pk,
+            before={"opted_out_channels": before},
+            after={"opted_out_channels": locked.opted_out_channels},
+        )
+    event_record(
+        kind="portfolio.contact_point_opted_out",
+        subject=locked,
+        actor=actor,
+        data={"channel": channel, "before": before, "after": locked.opted_out_channels},
+    )
+    point.opted_out_channels = locked.opted_out_channels
+    return True
+
+
 STOP_FLAGS = ("cease_requested", "attorney_represented", "employer_prohibits_contact")
 
 

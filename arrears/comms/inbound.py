@@ -16,9 +16,10 @@ the subject (without Re:/回复:/答复: prefixes) or the first line of the body
 quoted is compared the same way.
 
 An opt-out marks exactly the contact points with the sender's number or address (of any
-customer: one number may be on several files) do-not-contact with reason ``opt_out``, and
-cancels their messages still queued on that channel. The customers' other numbers and
-addresses are untouched.
+customer: one number may be on several files) as opted out of that channel
+(`ContactPoint.opted_out_channels`; the guard then refuses messages on that channel, H5 and
+U5), and cancels their messages still queued on that channel. Calls to the number, the
+customers' other numbers and addresses are untouched.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from arrears.cases.services import contact_point_update
+from arrears.cases.services import contact_point_opt_out
 from arrears.comms.models import (
     InboundMessage,
     Message,
@@ -285,8 +286,8 @@ def inbound_receive(
     marked: list[int] = []
     if opt_out:
         for point in points:
-            if not point.do_not_contact:
-                contact_point_update(point=point, actor=None, do_not_contact=True, reason=OPT_OUT_REASON)
+            # That channel only (U5): a debtor who stops the SMS may still be called.
+            if contact_point_opt_out(point=point, channel=channel, actor=None):
                 marked.append(point.pk)
         cancelled = _cancel_queued(points, channel=channel, inbound=inbound)
     event_record(
@@ -297,7 +298,7 @@ def inbound_receive(
             "channel": channel,
             "opt_out": opt_out,
             "contact_point_ids": [point.pk for point in points],
-            "marked_do_not_contact": marked,
+            "opted_out": marked,
             "cancelled_message_ids": cancelled,
         },
     )

@@ -670,7 +670,7 @@ inserted AS (
             SELECT p.id FROM portfolio_contactpoint p
              WHERE p.customer_id = a.customer_id AND p.owner_role = 'self'
                AND p.kind = CASE ch.channel WHEN 'sms' THEN 'mobile' WHEN 'email' THEN 'email' ELSE 'address' END
-               AND p.is_valid AND NOT p.do_not_contact
+               AND p.is_valid AND NOT p.do_not_contact AND NOT (ch.channel = ANY(p.opted_out_channels))
              ORDER BY p.id LIMIT 1) cp ON true
       LEFT JOIN cases_case c ON c.account_id = a.id AND c.status <> 'closed'
      WHERE {anchor_filter}

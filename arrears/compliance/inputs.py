@@ -67,6 +67,8 @@ class ContactPoint:
     do_not_contact: bool = False
     # Why the point is blocked: "refused", "no_information", "objected" (H5), "opt_out" (U5) …
     do_not_contact_reason: str = ""
+    # Written channels the owner opted out of on this point (a 退订 reply): those only (H5, U5).
+    opted_out_channels: frozenset[Channel] = frozenset()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ _TEMPLATES = {
     "H4.protected_visit_weekly": _("受保护客户每周最多外访 {limit} 次，本周已 {count} 次"),
     "H5.do_not_contact": _("该联系方式已标记为勿扰（{dnc_reason}）"),
     "H5.contact_point_invalid": _("该联系方式已失效（错号或空号）"),
+    "H5.opted_out_channel": _("对方已回复退订，不再通过{channel}联系此号码或邮箱"),
     "H6.case_on_hold": _("案件停催中：{holds}"),
     "H7.third_party_while_debtor_reachable": _("本人可联系时不得联系第三方（{owner_role}）"),
     "H7.third_party_disclosure": _("对第三方只能发送转告类模板，不得透露欠款信息"),

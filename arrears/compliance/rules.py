@@ -383,6 +383,9 @@ def h5_do_not_contact(contact: ContactInput, params: Params) -> RuleResult | Non
         return _deny("H5", "do_not_contact", dnc_reason=point.do_not_contact_reason)
     if not point.valid:
         return _deny("H5", "contact_point_invalid")
+    if contact.channel in point.opted_out_channels:
+        # The owner replied 退订 / STOP: no more messages on that channel; calls are judged as usual.
+        return _deny("H5", "opted_out_channel", channel=contact.channel.value)
     return None
 
 
@@ -715,7 +718,9 @@ def u5_opt_out(contact: ContactInput, params: Params) -> RuleResult | None:
     if contact.channel not in (Channel.SMS, Channel.EMAIL):
         return None
     point = contact.contact_point
-    if point.do_not_contact and point.do_not_contact_reason == "opt_out":
+    if contact.channel in point.opted_out_channels or (
+        point.do_not_contact and point.do_not_contact_reason == "opt_out"
+    ):
         return _deny("U5", "opted_out")
     if contact.message is None or not contact.message.has_opt_out:
         return _deny("U5", "missing_opt_out")

@@ -143,6 +143,11 @@ def contact_point_facts(point: ContactPointRow) -> ContactPoint:
         valid=point.is_valid,
         do_not_contact=point.do_not_contact,
         do_not_contact_reason=point.do_not_contact_reason,
+        opted_out_channels=frozenset(
+            Channel(channel)
+            for channel in (point.opted_out_channels or ())
+            if channel in Channel._value2member_map_
+        ),
     )
 
 

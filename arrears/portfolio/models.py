@@ -7,6 +7,7 @@ Money is integer fen (``*_fen`` fields, BigInteger): exact, and cheap to sum in 
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -194,6 +195,9 @@ class ContactPoint(BlindIndexedModel):
     do_not_contact = models.BooleanField(default=False)
     do_not_contact_reason = models.CharField(max_length=200, blank=True)
     do_not_contact_since = models.DateField(null=True, blank=True)
+    # Written channels this point opted out of ("sms", "email"): a reply such as 退订 stops
+    # messages on that channel only; calls to the number are judged as before (U5).
+    opted_out_channels = ArrayField(models.CharField(max_length=8), default=list, blank=True, db_default=[])
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

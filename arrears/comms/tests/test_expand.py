@@ -56,13 +56,8 @@ def world(db: None, action_codes: None):
     account_state(
         opted_out, as_of=D, overdue_fen=50_000, delinquent_since=D - dt.timedelta(days=5), bucket="M1"
     )
-    ContactPointFactory(
-        customer=opted_out.customer,
-        kind="mobile",
-        do_not_contact=True,
-        do_not_contact_reason="opt_out",
-        do_not_contact_since=D,
-    )
+    # Replied 退订: no SMS to it (its calls are another matter).
+    ContactPointFactory(customer=opted_out.customer, kind="mobile", opted_out_channels=["sms"])
 
     far_west = AccountFactory(
         account_no="DUE-SOON-WEST", customer=CustomerFactory(time_zone="Asia/Urumqi", name="艾力")

@@ -280,16 +280,9 @@ def test_an_sms_opt_out_marks_that_number_and_cancels_its_queued_sms_only() -> N
     person.mobile.refresh_from_db()
     person.other_mobile.refresh_from_db()
     person.email.refresh_from_db()
-    assert (
-        person.mobile.do_not_contact,
-        person.mobile.do_not_contact_reason,
-        person.mobile.do_not_contact_since,
-    ) == (
-        True,
-        "opt_out",
-        dt.date(2026, 3, 10),
-    )
-    assert (person.other_mobile.do_not_contact, person.email.do_not_contact) == (False, False)
+    # SMS only: the number may still be called (do-not-contact is untouched).
+    assert (person.mobile.opted_out_channels, person.mobile.do_not_contact) == (["sms"], False)
+    assert (person.other_mobile.opted_out_channels, person.email.opted_out_channels) == ([], [])
     states = {m.pk: m.state for m in (queued, queued_other, queued_email, already_sent)}
     for row in (queued, queued_other, queued_email, already_sent):
         row.refresh_from_db()
@@ -302,7 +295,7 @@ def test_an_sms_opt_out_marks_that_number_and_cancels_its_queued_sms_only() -> N
     # The change is on the customer's case and in the event log, by the system (no user).
     case_events = list(CaseEvent.objects.filter(case=case, kind="contact_point_changed"))
     assert [(e.actor_id, e.to_value, e.data["contact_point_id"]) for e in case_events] == [
-        (None, "opt_out", person.mobile.pk)
+        (None, "opt_out:sms", person.mobile.pk)
     ]
     assert list(Event.objects.filter(kind="comms.inbound_received").values_list("subject_id", "data")) == [
         (
@@ -312,7 +305,7 @@ def test_an_sms_opt_out_marks_that_number_and_cancels_its_queued_sms_only() -> N
                 "channel": "sms",
                 "opt_out": True,
                 "contact_point_ids": [person.mobile.pk],
-                "marked_do_not_contact": [person.mobile.pk],
+                "opted_out": [person.mobile.pk],
                 "cancelled_message_ids": [queued.pk],
             },
         )
@@ -333,7 +326,7 @@ def test_a_repeated_push_is_stored_once_and_acts_once() -> None:
     assert again.pk == first.pk
     assert InboundMessage.objects.count() == 1
     assert Event.objects.filter(kind="comms.inbound_received").count() == 1
-    assert Event.objects.filter(kind="portfolio.contact_point_changed").count() == 1
+    assert Event.objects.filter(kind="portfolio.contact_point_opted_out").count() == 1
     queued_later.refresh_from_db()
     assert queued_later.state == MessageState.QUEUED
 
@@ -354,11 +347,14 @@ def test_a_number_on_two_customers_files_is_opted_out_on_both() -> None:
 
     assert sorted(p.pk for p in inbound.contact_points.all()) == sorted([person.mobile.pk, same_number.pk])
     assert set(
-        ContactPoint.objects.filter(do_not_contact=True).values_list("pk", "do_not_contact_reason")
-    ) == {(person.mobile.pk, "opt_out"), (same_number.pk, "opt_out")}
+        ContactPoint.objects.filter(opted_out_channels__contains=["sms"]).values_list("pk", flat=True)
+    ) == {
+        person.mobile.pk,
+        same_number.pk,
+    }
 
 
-def test_an_already_blocked_number_keeps_its_reason() -> None:
+def test_an_already_blocked_number_keeps_its_reason_and_a_second_opt_out_changes_nothing() -> None:
     person = debtor()
     ContactPoint.objects.filter(pk=person.mobile.pk).update(
         do_not_contact=True, do_not_contact_reason="第三方拒绝", do_not_contact_since=dt.date(2026, 1, 1)
@@ -367,13 +363,18 @@ def test_an_already_blocked_number_keeps_its_reason() -> None:
     inbound_receive(
         gateway="smsapi", channel="sms", sender=MOBILE, text="退订", received_at=NOW, provider_message_id="80"
     )
+    inbound_receive(
+        gateway="smsapi", channel="sms", sender=MOBILE, text="TD", received_at=NOW, provider_message_id="81"
+    )
 
     person.mobile.refresh_from_db()
     assert (person.mobile.do_not_contact_reason, person.mobile.do_not_contact_since) == (
         "第三方拒绝",
         dt.date(2026, 1, 1),
     )
+    assert person.mobile.opted_out_channels == ["sms"]
     assert Event.objects.filter(kind="portfolio.contact_point_changed").count() == 0
+    assert Event.objects.filter(kind="portfolio.contact_point_opted_out").count() == 1
 
 
 def test_an_email_stop_marks_that_address_and_cancels_its_queued_email_only() -> None:
@@ -398,8 +399,8 @@ def test_an_email_stop_marks_that_address_and_cancels_its_queued_email_only() ->
     )
     assert list(inbound.contact_points.all()) == [person.email]
     assert list(
-        ContactPoint.objects.filter(do_not_contact=True).values_list("pk", "do_not_contact_reason")
-    ) == [(person.email.pk, "opt_out")]
+        ContactPoint.objects.exclude(opted_out_channels=[]).values_list("pk", "opted_out_channels")
+    ) == [(person.email.pk, ["email"])]
     queued_email.refresh_from_db()
     queued_sms.refresh_from_db()
     assert (queued_email.state, queued_sms.state) == (MessageState.CANCELLED, MessageState.QUEUED)

@@ -325,3 +325,22 @@ def test_a_manual_message_is_marked_manual(setup) -> None:
         book.sam.pk,
         template.current_version_id,
     )
+
+
+def test_an_sms_opt_out_blocks_messages_to_that_number_but_not_calls(setup) -> None:
+    from arrears.compliance.services import guard_check
+
+    book, case, mobile, template = setup
+    at = dt.datetime(2026, 11, 24, 10, 0, tzinfo=SH)
+    message = _queue(book, case, mobile, template, at)
+    mobile.opted_out_channels = ["sms"]
+    mobile.save(update_fields=["opted_out_channels"])
+    gateway = RecordingGateway()
+
+    outbox_send_due(now=at, gateways=lambda c: gateway)
+
+    message.refresh_from_db()
+    assert (message.state, gateway.sent) == (MessageState.BLOCKED, [])
+    assert MessageEvent.objects.get(message=message, kind="blocked").data["rules"] == ["H5"]
+    call = guard_check(case=case, channel="call", contact_point=mobile, at=at, store=False)
+    assert (call.allowed, call.result["violations"]) == (True, [])

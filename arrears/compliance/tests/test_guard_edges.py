@@ -484,6 +484,7 @@ def test_every_decision_is_stored_with_its_inputs_and_pack_versions(debtor: Debt
         "valid": True,
         "do_not_contact": False,
         "do_not_contact_reason": "",
+        "opted_out_channels": [],
     }
     assert stored.result == {
         "allowed": True,
