@@ -148,4 +148,3 @@ def date_text(day: dt.date | None, language: str) -> str:
 def last4(value: str | None) -> str:
     digits = "".join(ch for ch in (value or "") if ch.isalnum())
     return digits[-4:]
-
