@@ -128,6 +128,20 @@ def test_page_shows_do_not_contact_and_invalid_points_as_blocked(
     assert '<div class="text-body-secondary" data-testid="status-next">不会自动解除</div>' in html
 
 
+def test_a_number_opted_out_of_sms_is_marked_but_may_still_be_called(
+    client: Client, book: Book, phone: ContactPoint
+):
+    phone.opted_out_channels = ["sms"]
+    phone.save()
+    client.force_login(book.alice)
+
+    html = client.get(f"/cases/{book.case_alice.pk}/").content.decode()
+
+    assert '<span class="badge text-bg-warning" data-testid="opted-out-sms">短信已退订</span>' in html
+    assert 'data-testid="opted-out-email"' not in html
+    assert "暂不可拨打" not in html
+
+
 # --- logging ------------------------------------------------------------------------------------
 
 
