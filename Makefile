@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 PORT ?= 8000
 
-.PHONY: install fonts demo serve test test-fast lint types contracts audit-deps bench bench-import bench-eod bench-queue bench-activities bench-guard db-start db-stop clean messages
+.PHONY: install fonts demo serve test test-fast lint types contracts audit-deps bench bench-import bench-eod bench-queue bench-activities bench-guard bench-comms db-start db-stop clean messages
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -59,8 +59,8 @@ contracts: install
 audit-deps: install
 	$(BIN)/pip-audit --strict --local --skip-editable --progress-spinner off
 
-# The benchmarks (import, end of day, work queue, activities API, compliance guard); each prints its figures. See bench/README.md.
-bench: bench-import bench-eod bench-queue bench-activities bench-guard
+# The benchmarks (import, end of day, work queue, activities API, compliance guard, communications); each prints its figures. See bench/README.md.
+bench: bench-import bench-eod bench-queue bench-activities bench-guard bench-comms
 
 bench-import: install
 	$(BIN)/python bench/import_bench.py $(BENCH_ARGS)
@@ -78,6 +78,10 @@ bench-activities: install
 # The guard on a case with 200 activities, 2000 stored decisions in-process: p50/p95/p99.
 bench-guard: install
 	$(BIN)/python bench/guard_bench.py $(GUARD_BENCH_ARGS)
+
+# Cadence expansion over 1M accounts (≈60k messages), then the outbox sender over HTTP to the fake SMS provider.
+bench-comms: install
+	$(BIN)/python bench/comms_bench.py $(COMMS_BENCH_ARGS)
 
 db-start: install
 	$(BIN)/arrears db start
