@@ -21,9 +21,13 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("action_codes")]
 def test_defaults_are_the_domain_table() -> None:
     assert list(ActionCode.objects.values_list("code", flat=True)) == [
         "PTP", "PTP2", "BP", "KP", "RPC", "TPC", "NA", "BUSY", "OFF", "EMPTY", "WN", "RTP",
-        "DISPUTE", "COMPLAINT", "HARDSHIP", "SKIP", "FOUND1", "DECEASED", "JAIL", "PAID",
+        "DISPUTE", "COMPLAINT", "HARDSHIP", "SKIP", "FOUND1", "DECEASED", "JAIL", "PAID", "SENT",
     ]  # fmt: skip
-    assert set(ActionCode.objects.filter(system_only=True).values_list("code", flat=True)) == {"BP", "KP"}
+    assert set(ActionCode.objects.filter(system_only=True).values_list("code", flat=True)) == {
+        "BP",
+        "KP",
+        "SENT",
+    }
 
 
 def test_an_admin_adds_a_code_that_collectors_can_log(client: Client, book: Book) -> None:

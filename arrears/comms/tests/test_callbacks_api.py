@@ -253,8 +253,8 @@ def test_an_opt_out_reply_blocks_that_number_and_cancels_its_queued_sms(client: 
     )
     assert inbound.received_at == dt.datetime(2026, 3, 10, 2, 5, tzinfo=dt.UTC)
     assert list(
-        ContactPoint.objects.filter(do_not_contact=True).values_list("pk", "do_not_contact_reason")
-    ) == [(person.mobile.pk, "opt_out")]
+        ContactPoint.objects.exclude(opted_out_channels=[]).values_list("pk", "opted_out_channels")
+    ) == [(person.mobile.pk, ["sms"])]
     queued.refresh_from_db()
     queued_other.refresh_from_db()
     assert (queued.state, queued_other.state) == (MessageState.CANCELLED, MessageState.QUEUED)
@@ -284,7 +284,7 @@ def test_an_email_stop_through_the_email_provider(client: Any) -> None:
     assert response.status_code == 200
     person.email.refresh_from_db()
     person.mobile.refresh_from_db()
-    assert (person.email.do_not_contact_reason, person.mobile.do_not_contact) == ("opt_out", False)
+    assert (person.email.opted_out_channels, person.mobile.opted_out_channels) == (["email"], [])
     queued_email.refresh_from_db()
     assert queued_email.state == MessageState.CANCELLED
 
@@ -324,7 +324,7 @@ def test_the_fake_providers_signed_requests_are_accepted(client: Any) -> None:
 
     assert response.status_code == 200
     person.other_mobile.refresh_from_db()
-    assert person.other_mobile.do_not_contact_reason == "opt_out"
+    assert person.other_mobile.opted_out_channels == ["sms"]
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
