@@ -587,6 +587,8 @@ DEFAULT_TEMPLATES: tuple[DefaultTemplate, ...] = (
         f"{_EMAIL_OPT_OUT_EN}\n\n"
         "${creditor_name}\n${today}",
     ),
+    # Letters end with their last paragraph: the printed layout signs them (creditor and
+    # date) and adds the hotline line (arrears/comms/letters.py).
     DefaultTemplate(
         "LETTER_NOTICE",
         Language.ZH_HANS,
@@ -601,8 +603,7 @@ DEFAULT_TEMPLATES: tuple[DefaultTemplate, ...] = (
         "逾期期间将按合同约定计收逾期费用，并按规定报送信用信息。\n\n"
         "如您已还款，请忽略本函；如对金额有异议或还款确有困难，请致电${hotline}与我们联系，"
         "我们将为您核实账务并沟通还款安排。\n\n"
-        "特此通知。\n\n"
-        "${creditor_name}\n${today}",
+        "特此通知。",
     ),
     DefaultTemplate(
         "LETTER_NOTICE",
@@ -621,8 +622,7 @@ DEFAULT_TEMPLATES: tuple[DefaultTemplate, ...] = (
         "If you have already paid, please disregard this letter. If you question the amount or have "
         "difficulty paying, call us at ${hotline}; we will check the account with you and discuss a "
         "repayment plan.\n\n"
-        "Yours faithfully,\n\n"
-        "${creditor_name}\n${today}",
+        "Yours faithfully,",
     ),
     DefaultTemplate(
         "LEGAL_NOTICE_LETTER",
@@ -640,8 +640,7 @@ DEFAULT_TEMPLATES: tuple[DefaultTemplate, ...] = (
         "本提示仅为告知法律规定，不代表对您行为的认定。\n\n"
         "请您在收到本函之日起十五日内归还逾期款项，或致电${hotline}与我们协商还款安排。"
         "如您已还款，请忽略本函。\n\n"
-        "特此函告。\n\n"
-        "${creditor_name}\n${today}",
+        "特此函告。",
     ),
     DefaultTemplate(
         "LEGAL_NOTICE_LETTER",
@@ -662,8 +661,7 @@ DEFAULT_TEMPLATES: tuple[DefaultTemplate, ...] = (
         "Republic of China. This note only states the law; it is not a finding about you.\n\n"
         "Please pay the overdue amount within fifteen days of receiving this letter, or call "
         "${hotline} to agree a repayment plan with us. If you have already paid, please disregard "
-        "this letter.\n\n"
-        "${creditor_name}\n${today}",
+        "this letter.",
     ),
 )
 
