@@ -1,6 +1,13 @@
 from django.urls import path
 
-from arrears.comms import views_case, views_letters, views_outbox, views_templates, views_visits
+from arrears.comms import (
+    views_case,
+    views_letters,
+    views_outbox,
+    views_reminders,
+    views_templates,
+    views_visits,
+)
 
 urlpatterns = [
     # Field visits (外访).
@@ -51,6 +58,18 @@ urlpatterns = [
     ),
     path("outbox/", views_outbox.outbox_list_view, name="comms_outbox"),
     path("outbox/<int:message_id>/", views_outbox.outbox_detail_view, name="comms_outbox_detail"),
+    # The reminder desk (还款提醒): the day's pre-due calls and their outcomes.
+    path("reminders/", views_reminders.reminder_desk_view, name="comms_reminders"),
+    path(
+        "reminders/<int:reminder_id>/outcome/",
+        views_reminders.reminder_outcome_view,
+        name="comms_reminder_outcome",
+    ),
+    path(
+        "reminders/<int:reminder_id>/mobile/",
+        views_reminders.reminder_mobile_reveal_view,
+        name="comms_reminder_mobile",
+    ),
     # A case's messages: the case page's panel and its send form.
     path("cases/<int:case_id>/messages/", views_case.case_messages_view, name="case_messages"),
     path("cases/<int:case_id>/messages/send/", views_case.case_message_send_view, name="case_message_send"),

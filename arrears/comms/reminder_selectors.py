@@ -1,0 +1,229 @@
+"""Reads of the reminder desk (还款提醒, seed 003 chapter 4 §2): the pre-due calls of a day.
+
+The end-of-day batch (`services.cadences_expand`) writes one `ReminderCall` per account and
+due date, showing from `call_from` (three working days before the due date, earlier over a
+holiday) until the due date. The desk for a local day D (Asia/Shanghai) lists:
+
+- **to call**: calls with ``call_from <= D <= due_date`` that are not done, whose instalment
+  is still unpaid; and on the due date itself (``D == due_date``) also those marked done on an
+  earlier day whose money has still not arrived — the seed's "final check of every customer
+  who has not deposited" on the due date (a customer who said 已存款 two days ago and whose
+  payment is not in is called again);
+- **done**: the calls marked done during D (whatever the payment state).
+
+**Still unpaid** is decided from the account's state and its payments, not from the call:
+
+- the state must still be waiting for this instalment: ``AccountState.next_due_date`` equals
+  the call's ``due_date`` (once the batch has moved past the due date the instalment is no
+  longer "to remind"; a state that points elsewhere — a rescheduled or settled account —
+  drops the call);
+- the amount still to pay by the due date is
+  ``state.due_to_date_fen + instalment − account.paid_fen``: what fell due before the state's
+  date plus this instalment, less every payment loaded so far (`Account.paid_fen`, kept by
+  the payments import, so a deposit loaded this morning removes the call at once, before the
+  next batch). Payments pay the oldest instalment first, so this is exactly what is missing
+  of this instalment and any earlier arrears;
+- the call stays on the desk while that amount reaches the product's tolerance
+  (``max(tolerance_fen, 1)``, the delinquency engine's threshold): a remainder below it would
+  not make the account delinquent on the due date, so nobody is called about it.
+
+The instalment amount is the call's `amount_fen` (written by the batch from the schedule
+file). For accounts whose schedule is derived rather than stored (no instalment rows) the
+batch writes 0; the desk then falls back to the account's instalment amount, or principal ÷
+term when there is none — close to the derived schedule's instalment except for the last one.
+
+Contact: the customer's own valid mobile (``kind=mobile, owner_role=self``), preferring one
+not marked do-not-contact, oldest first; shown masked. The page's "show" action reveals it
+with a purpose and an audit entry.
+
+Query count: four, whatever the number of rows (to call + their mobiles, done + their mobiles).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    ExpressionWrapper,
+    F,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Greatest
+from django.utils.translation import gettext_lazy
+
+from arrears.comms.models import ReminderCall
+from arrears.core import masking
+from arrears.portfolio.models import AccountStatus, ContactPoint
+
+LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
+
+
+class Outcome:
+    """What a reminder call's `outcome` column holds: ``code`` or ``code:note``."""
+
+    DEPOSITED = "deposited"  # 已存款
+    PROMISED = "promised"  # 答应存款
+    NO_ANSWER = "no_answer"  # 未接通
+    WRONG_NUMBER = "wrong_number"  # 号码错误
+    OTHER = "other"  # 其他 (with a note)
+
+
+OUTCOME_CHOICES = (
+    (Outcome.DEPOSITED, gettext_lazy("已存款")),
+    (Outcome.PROMISED, gettext_lazy("答应存款")),
+    (Outcome.NO_ANSWER, gettext_lazy("未接通")),
+    (Outcome.WRONG_NUMBER, gettext_lazy("号码错误")),
+    (Outcome.OTHER, gettext_lazy("其他")),
+)
+_OUTCOME_LABELS = dict(OUTCOME_CHOICES)
+
+
+def outcome_split(outcome: str) -> tuple[str, str]:
+    """(code, note) of a stored outcome."""
+    code, _, note = outcome.partition(":")
+    return code, note
+
+
+@dataclass(frozen=True)
+class ReminderLine:
+    reminder: ReminderCall
+    customer_name: str
+    mobile_masked: str  # "" when the customer has no usable mobile of their own
+    mobile_id: int | None
+    mobile_do_not_contact: bool
+    to_pay_fen: int
+    days_left: int
+    creditor_name: str
+    product_name: str
+    outcome_code: str
+    outcome_note: str
+    final_check: bool  # done on an earlier day, back on the due date because still unpaid
+
+    @property
+    def outcome_label(self) -> str:
+        return str(_OUTCOME_LABELS.get(self.outcome_code, self.outcome_code))
+
+
+@dataclass(frozen=True)
+class ReminderDesk:
+    day: dt.date
+    to_call: list[ReminderLine]
+    done: list[ReminderLine]
+
+    @property
+    def deposited(self) -> int:
+        return sum(1 for line in self.done if line.outcome_code == Outcome.DEPOSITED)
+
+
+def local_day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    start = dt.datetime.combine(day, dt.time.min, tzinfo=LOCAL_ZONE)
+    return start, start + dt.timedelta(days=1)
+
+
+def _own_mobiles() -> Any:
+    return Prefetch(
+        "account__customer__contact_points",
+        queryset=ContactPoint.objects.filter(kind="mobile", owner_role="self", is_valid=True).order_by(
+            "do_not_contact", "id"
+        ),
+        to_attr="own_mobiles",
+    )
+
+
+def _annotated() -> QuerySet[ReminderCall]:
+    instalment = Case(
+        When(amount_fen__gt=0, then=F("amount_fen")),
+        default=Coalesce(
+            F("account__instalment_fen"),
+            ExpressionWrapper(
+                F("account__principal_fen") / F("account__term"), output_field=BigIntegerField()
+            ),
+        ),
+        output_field=BigIntegerField(),
+    )
+    return (
+        ReminderCall.objects.select_related(
+            "account__customer", "account__creditor", "account__product", "done_by"
+        )
+        .annotate(
+            instalment_fen=instalment,
+            to_pay_fen=ExpressionWrapper(
+                Coalesce(F("account__delinquency__due_to_date_fen"), Value(0))
+                + instalment
+                - F("account__paid_fen"),
+                output_field=BigIntegerField(),
+            ),
+            threshold_fen=Greatest(F("account__product__tolerance_fen"), Value(1)),
+        )
+        .prefetch_related(_own_mobiles())
+    )
+
+
+def reminders_open_on(day: dt.date) -> QuerySet[ReminderCall]:
+    """The calls to make on `day`, most urgent first (see the module docstring)."""
+    start, _ = local_day_bounds(day)
+    return (
+        _annotated()
+        .filter(call_from__lte=day, due_date__gte=day)
+        .filter(Q(done_at__isnull=True) | Q(due_date=day, done_at__lt=start))
+        .filter(account__status=AccountStatus.ACTIVE, account__delinquency__next_due_date=F("due_date"))
+        .filter(Q(to_pay_fen__gte=F("threshold_fen")))
+        .order_by("due_date", "-to_pay_fen", "id")
+    )
+
+
+def reminders_done_on(day: dt.date) -> QuerySet[ReminderCall]:
+    start, end = local_day_bounds(day)
+    return _annotated().filter(done_at__gte=start, done_at__lt=end).order_by("-done_at", "id")
+
+
+def _line(reminder: ReminderCall, day: dt.date) -> ReminderLine:
+    account = reminder.account
+    mobiles: list[ContactPoint] = getattr(account.customer, "own_mobiles", [])
+    mobile = mobiles[0] if mobiles else None
+    code, note = outcome_split(reminder.outcome)
+    start, _ = local_day_bounds(day)
+    return ReminderLine(
+        reminder=reminder,
+        customer_name=account.customer.name,
+        mobile_masked=masking.mask_phone(mobile.value) if mobile is not None else "",
+        mobile_id=mobile.pk if mobile is not None else None,
+        mobile_do_not_contact=bool(mobile and mobile.do_not_contact),
+        to_pay_fen=max(int(getattr(reminder, "to_pay_fen", 0) or 0), 0),
+        days_left=(reminder.due_date - day).days,
+        creditor_name=account.creditor.name,
+        product_name=account.product.name,
+        outcome_code=code,
+        outcome_note=note,
+        final_check=reminder.done_at is not None and reminder.done_at < start,
+    )
+
+
+def reminder_desk(*, day: dt.date) -> ReminderDesk:
+    """The reminder desk of a local day: the calls to make and the calls done that day."""
+    return ReminderDesk(
+        day=day,
+        to_call=[_line(r, day) for r in reminders_open_on(day)],
+        done=[_line(r, day) for r in reminders_done_on(day)],
+    )
+
+
+def reminder_open_get(*, reminder_id: int, day: dt.date) -> ReminderLine | None:
+    """One call as it stands on the desk of `day` (to call), or None when it is not there."""
+    reminder = reminders_open_on(day).filter(pk=reminder_id).first()
+    return _line(reminder, day) if reminder is not None else None
+
+
+def reminder_line_get(*, reminder_id: int, day: dt.date) -> ReminderLine | None:
+    """One call with its customer's mobile, open or not (the page's row after a change)."""
+    reminder = _annotated().filter(pk=reminder_id).first()
+    return _line(reminder, day) if reminder is not None else None
