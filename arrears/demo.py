@@ -145,8 +145,8 @@ def build_demo(
     _comms_defaults(say)
     _end_of_day(as_of, history_days, today or as_of, say)
     _workspace(users, say)
-    _communications(users, say)
-    _visits(users, say)
+    _communications(users, today or timezone.localdate(), say)
+    _visits(users, today or timezone.localdate(), say)
     say("done")
     return [(username, users[username].role) for username, *_rest in USERS]
 
@@ -360,7 +360,7 @@ def _comms_defaults(say: _Say) -> None:
 DEMO_LETTERS = 30
 
 
-def _communications(users: dict[str, User], say: _Say) -> None:
+def _communications(users: dict[str, User], today: dt.date, say: _Say) -> None:
     """The last two days of the seed cadence sent through the file gateway (var/outbox/),
     and a batch of letters printed (var/letters/). Once: nothing is added when messages exist.
 
@@ -372,7 +372,6 @@ def _communications(users: dict[str, User], say: _Say) -> None:
         say("communications: messages already sent")
         return
     zone = ZoneInfo("Asia/Shanghai")
-    today = timezone.localdate()
     for days_ago in (2, 1):
         send_day = today - dt.timedelta(days=days_ago)
         queued = cadences_expand(business_date=send_day - dt.timedelta(days=1))
@@ -412,14 +411,14 @@ def _communications(users: dict[str, User], say: _Say) -> None:
     say(f"outbox files: {settings.ARREARS_OUTBOX_DIR}")
 
 
-def _visits(users: dict[str, User], say: _Say) -> None:
+def _visits(users: dict[str, User], today: dt.date, say: _Say) -> None:
     """Tomorrow's field visits for fiona and felix: three late cases of alice's with an address.
     Once: nothing is planned when visits exist."""
     if Visit.objects.exists():
         say("visits: already planned")
         return
     zone = ZoneInfo("Asia/Shanghai")
-    tomorrow = timezone.localdate() + dt.timedelta(days=1)
+    tomorrow = today + dt.timedelta(days=1)
     cases = (
         Case.objects.filter(assigned_collector=users["alice"])
         .exclude(status=CaseStatus.CLOSED)

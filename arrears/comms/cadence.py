@@ -32,24 +32,31 @@ class Days:
 
     statutory_days_off: frozenset[dt.date]
     working_days: frozenset[dt.date]
+    # The days the calendar table has; any other day follows the weekend rule (as the
+    # guard does for years the holiday library does not know).
+    known_days: frozenset[dt.date] = frozenset()
 
     @classmethod
     def from_rows(cls, rows: Iterable[tuple[dt.date, bool, str]]) -> Days:
         """Rows of (day, is_working, holiday name) from the calendar table."""
         off: set[dt.date] = set()
         working: set[dt.date] = set()
+        known: set[dt.date] = set()
         for day, is_working, name in rows:
+            known.add(day)
             if is_working:
                 working.add(day)
             elif name:
                 off.add(day)
-        return cls(frozenset(off), frozenset(working))
+        return cls(frozenset(off), frozenset(working), frozenset(known))
 
     def is_holiday(self, day: dt.date) -> bool:
         return day in self.statutory_days_off
 
     def is_working(self, day: dt.date) -> bool:
-        return day in self.working_days
+        if day in self.known_days:
+            return day in self.working_days
+        return day.weekday() < 5
 
 
 def before_due_send_day(nominal: dt.date, days: Days) -> dt.date:

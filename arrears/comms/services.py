@@ -741,10 +741,12 @@ def cadences_expand(*, business_date: dt.date) -> int:
                 """
                 INSERT INTO comms_remindercall (account_id, due_date, call_from, amount_fen, outcome)
                 SELECT a.id, w.due_date, w.call_from,
+                       -- A derived schedule has no instalment rows: its level instalment.
                        coalesce((SELECT sum(i.principal_due_fen + i.interest_due_fen + i.fee_due_fen
                                             + i.premium_due_fen)
                                    FROM portfolio_instalment i
-                                  WHERE i.account_id = a.id AND i.due_date = w.due_date), 0),
+                                  WHERE i.account_id = a.id AND i.due_date = w.due_date),
+                                a.instalment_fen, 0),
                        ''
                   FROM unnest(%(due)s::date[], %(start)s::date[]) AS w(due_date, call_from)
                   JOIN delinquency_accountstate s ON s.next_due_date = w.due_date

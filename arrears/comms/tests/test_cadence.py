@@ -79,3 +79,10 @@ def test_reminder_calls_show_from_their_start_until_the_due_date() -> None:
     # The make-up Saturday 10 Oct counts back 9 Oct, 8 Oct, 30 Sep; Sunday 11 Oct starts on 8 Oct.
     assert due[-1] == D(2026, 10, 10)
     assert D(2026, 10, 11) not in due
+
+
+def test_without_a_calendar_the_weekend_rule_applies() -> None:
+    empty = Days.from_rows([])
+    # Tue 13 Oct 2026: Mon 12, Fri 9, Thu 8 (weekends skipped, nothing else known).
+    assert cadence.reminder_call_start(D(2026, 10, 13), 3, empty) == D(2026, 10, 8)
+    assert cadence.due_dates_for_message(D(2026, 10, 1), 3, empty) == [D(2026, 10, 4)]

@@ -18,6 +18,7 @@ import pytest
 
 from arrears.accounts.models import Role, User
 from arrears.cases.models import Activity, Case, CaseStatus
+from arrears.comms.models import Message
 from arrears.delinquency.models import AccountState, EodRun
 from arrears.demo import DEMO_PASSWORD, build_demo, demo_delinquent_accounts
 from arrears.portfolio.importing import rows as row_parsers
@@ -405,8 +406,10 @@ def test_generated_book_imports_with_no_rejected_row(media: None, book: dict[str
 
 @pytest.mark.django_db
 def test_build_demo_creates_users_book_history_and_cases_and_can_run_again(
-    media: None, tmp_path: Path
+    media: None, tmp_path: Path, settings: Any
 ) -> None:
+    settings.ARREARS_OUTBOX_DIR = tmp_path / "outbox"
+    settings.ARREARS_LETTERS_DIR = tmp_path / "letters"
     out = io.StringIO()
     today = dt.date(2026, 11, 23)
 
@@ -421,6 +424,8 @@ def test_build_demo_creates_users_book_history_and_cases_and_can_run_again(
         ("bob", "collector"),
         ("agnes", "agency_user"),
         ("cora", "compliance_officer"),
+        ("fiona", "field_collector"),
+        ("felix", "field_collector"),
     ]
     users = {user.username: user for user in User.objects.select_related("team", "agency")}
     assert all(users[name].check_password(DEMO_PASSWORD) for name, _role in logins)
@@ -468,6 +473,14 @@ def test_build_demo_creates_users_book_history_and_cases_and_can_run_again(
     assert not activities.filter(decision__isnull=True).exists()
     assert set(activities.values_list("decision__allowed", flat=True)) == {True}
     logged = activities.count()
+    # The last two days of the cadence went out through the file gateway, each file a sent message.
+    sent = Message.objects.filter(state="sent", channel="sms")
+    assert sent.exists(), out.getvalue()
+    assert {path.name for path in (tmp_path / "outbox" / "sms").iterdir()} == {
+        f"{pk:012d}.json" for pk in sent.values_list("pk", flat=True)
+    }
+    assert not Message.objects.filter(source="cadence", state__in=["failed"]).exists()
+    messages = Message.objects.count()
 
     again = io.StringIO()
     written = {path.name: path.stat().st_mtime_ns for path in (tmp_path / "demo").glob("*.csv")}
@@ -476,7 +489,9 @@ def test_build_demo_creates_users_book_history_and_cases_and_can_run_again(
         == logins
     )
 
-    assert User.objects.count() == 8
+    assert User.objects.count() == 10
+    assert Message.objects.count() == messages
+    assert "communications: messages already sent" in again.getvalue()
     assert ImportBatch.objects.count() == 6
     assert EodRun.objects.count() == 40
     assert "demobank-150-2026-11-23 files already imported" in again.getvalue()
