@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -130,10 +131,52 @@ _DECISION_INSERT = (
 )
 
 
+_DECISIONS_INSERT = f"""
+INSERT INTO {Decision._meta.db_table}
+       (case_id, contact_point_id, channel, at, purpose, allowed, next_allowed_at, packs, inputs, result,
+        asked_by_id, created_at)
+SELECT d.case_id, d.contact_point_id, d.channel, d.at, d.purpose, d.allowed, d.next_allowed_at, d.packs,
+       d.inputs, d.result, d.asked_by_id, now()
+  FROM ROWS FROM (jsonb_to_recordset(%s::jsonb) AS (
+         case_id bigint, contact_point_id bigint, channel text, at timestamptz, purpose text, allowed boolean,
+         next_allowed_at timestamptz, packs jsonb, inputs jsonb, result jsonb, asked_by_id bigint))
+       WITH ORDINALITY AS d(case_id, contact_point_id, channel, at, purpose, allowed, next_allowed_at, packs,
+                            inputs, result, asked_by_id, n)
+ ORDER BY d.n
+RETURNING id
+"""
+
+
 def decisions_store(*, rows: Sequence[Decision]) -> None:
-    """Store many decisions `guard_check(store=False)` made, in one statement (a sender's batch)."""
-    if rows:
-        Decision.objects.bulk_create(list(rows))
+    """Store many decisions `guard_check(store=False)` made, in one statement (a sender's
+    batch). The rows travel as one JSON document: adapting each JSON column separately
+    cost as much as deciding."""
+    if not rows:
+        return
+    document = [
+        {
+            "case_id": row.case_id,
+            "contact_point_id": row.contact_point_id,
+            "channel": row.channel,
+            "at": row.at.isoformat(),
+            "purpose": row.purpose,
+            "allowed": row.allowed,
+            "next_allowed_at": row.next_allowed_at.isoformat() if row.next_allowed_at else None,
+            "packs": row.packs,
+            "inputs": row.inputs,
+            "result": row.result,
+            "asked_by_id": row.asked_by_id,
+        }
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_DECISIONS_INSERT, [json.dumps(document, ensure_ascii=False)])
+        # The ids come from one sequence in the order the rows were inserted (ORDER BY d.n).
+        ids = sorted(pk for (pk,) in cursor.fetchall())
+    for row, pk in zip(rows, ids, strict=True):
+        row.pk = pk
+        row._state.adding = False
+        row._state.db = connection.alias
 
 
 def _decision_insert(row: Decision) -> None:

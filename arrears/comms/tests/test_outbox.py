@@ -299,6 +299,9 @@ def test_two_senders_at_once_send_each_message_exactly_once(
     assert len(set(sent_ids)) == 40
     assert Message.objects.filter(state=MessageState.SENT).count() == 40
     assert Activity.objects.filter(case=case, action_code_id="SENT").count() == 40
+    # Each message points at its own decision (stored in batches, matched back by order).
+    pairs = Message.objects.values_list("contact_point_id", "decision__contact_point_id", "decision__purpose")
+    assert all(point == decided and purpose == "send" for point, decided, purpose in pairs)
 
 
 def test_queueing_refuses_a_template_without_approval_and_a_wrong_point(setup) -> None:
