@@ -10,7 +10,6 @@ moved with time-machine, which the live server's thread sees too. A phone-sized 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,7 +17,7 @@ import time_machine
 from playwright.sync_api import Page, expect
 
 from arrears.cases.models import Activity, CaseStatus, Promise
-from arrears.core.tests.test_browser import PASSWORD, chromium
+from arrears.core.tests.test_browser import PASSWORD, chromium, watch_problems
 from arrears.delinquency.tests.books import ensure_calendar
 from arrears.tests.factories import ContactPointFactory
 
@@ -43,7 +42,7 @@ def test_a_collectors_day(transactional_db, action_codes, book, live_server, set
 
     with time_machine.travel(EVENING, tick=True) as clock, chromium() as browser:
         page = browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN")
-        problems = _watch(page)
+        problems = watch_problems(page)
 
         # Log in, open the work queue from the menu, and take the next case.
         page.goto(f"{live_server.url}/")
@@ -141,25 +140,3 @@ def _fill_ptp(page: Page, *, phone_id: int, at: str, amount: str, due: str) -> N
     expect(form.locator("#id_promise_amount")).to_be_visible()
     form.locator("#id_promise_amount").fill(amount)
     form.locator("#id_promise_due_at").fill(due)
-
-
-def _watch(page: Page) -> list[str]:
-    """Console errors (a CSP violation is one) and failed responses, except the favicon probe."""
-    problems: list[str] = []
-    page.on(
-        "console",
-        lambda message: (
-            problems.append(message.text)
-            if message.type == "error" and not message.text.startswith("Failed to load resource")
-            else None
-        ),
-    )
-    page.on(
-        "response",
-        lambda response: (
-            problems.append(f"{response.status} {response.url}")
-            if response.status >= 400 and not re.search(r"/favicon\.ico$", response.url)
-            else None
-        ),
-    )
-    return problems

@@ -15,8 +15,7 @@ from playwright.sync_api import expect
 
 from arrears.comms.models import Message, MessageState
 from arrears.comms.tests.case_message_helpers import SHANGHAI, setup
-from arrears.comms.tests.test_browser_visits import _log_in
-from arrears.core.tests.test_browser import chromium
+from arrears.core.tests.test_browser import chromium, log_in
 from arrears.delinquency.tests.books import ensure_calendar
 
 MORNING = dt.datetime(2026, 11, 24, 9, 0, tzinfo=SHANGHAI)
@@ -34,7 +33,7 @@ def test_a_collector_queues_a_message_from_the_case_page(
     case = book.case_alice
 
     with time_machine.travel(MORNING, tick=True), chromium() as browser:
-        page, problems = _log_in(browser, live_server.url, "alice", width=390)
+        page, problems = log_in(browser, live_server.url, "alice", width=390)
         page.goto(f"{live_server.url}/cases/{case.pk}/")
         panel = page.get_by_test_id("work-messages")
         expect(panel.get_by_test_id("no-messages")).to_be_visible()

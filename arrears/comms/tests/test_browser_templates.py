@@ -14,32 +14,10 @@ from playwright.sync_api import Page, expect
 
 from arrears.accounts.models import Role
 from arrears.comms.models import Template, TemplateVersion, VersionStatus
-from arrears.core.tests.test_browser import PASSWORD, chromium
+from arrears.core.tests.test_browser import PASSWORD, chromium, watch_problems
 from arrears.tests.factories import UserFactory
 
 SCREENSHOT = "/tmp/arrears-template-editor.png"
-
-
-def _watch(page: Page) -> list[str]:
-    """Console errors (a CSP violation is one) and failed responses, except the favicon probe."""
-    problems: list[str] = []
-    page.on(
-        "console",
-        lambda message: (
-            problems.append(message.text)
-            if message.type == "error" and not message.text.startswith("Failed to load resource")
-            else None
-        ),
-    )
-    page.on(
-        "response",
-        lambda response: (
-            problems.append(f"{response.status} {response.url}")
-            if response.status >= 400 and not re.search(r"/favicon\.ico$", response.url)
-            else None
-        ),
-    )
-    return problems
 
 
 def _login(page: Page, base_url: str, username: str) -> None:
@@ -57,7 +35,7 @@ def test_writing_a_template_with_the_live_preview(transactional_db, book, live_s
 
     with chromium() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 1000}, locale="zh-CN")
-        problems = _watch(page)
+        problems = watch_problems(page)
         _login(page, base, "sam")
 
         # A new SMS template, from the menu.

@@ -15,13 +15,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import expect
 
 from arrears.accounts.models import Role
 from arrears.cases.models import Activity
-from arrears.cases.tests.test_browser_day import _watch
 from arrears.comms.models import Visit, VisitAttachment, VisitState
-from arrears.core.tests.test_browser import PASSWORD, chromium
+from arrears.core.tests.test_browser import chromium, log_in
 from arrears.delinquency.tests.books import ensure_calendar
 from arrears.tests.factories import ContactPointFactory, UserFactory
 
@@ -32,16 +31,6 @@ AFTER_THE_VISIT = dt.datetime(2026, 11, 24, 15, 0, tzinfo=SHANGHAI)
 SCREENSHOT = "/tmp/arrears-field-visit.png"
 JPEG_BYTES = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01" + b"\x00" * 200
 EXE_BYTES = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + b"\x00" * 200
-
-
-def _log_in(browser: Browser, base_url: str, username: str, *, width: int = 1280) -> tuple[Page, list[str]]:
-    page = browser.new_page(viewport={"width": width, "height": 900}, locale="zh-CN")
-    problems = _watch(page)
-    page.goto(f"{base_url}/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    return page, problems
 
 
 @pytest.mark.browser
@@ -63,7 +52,7 @@ def test_a_field_visit_planned_visited_and_recorded(
 
     with time_machine.travel(MORNING, tick=True) as clock, chromium() as browser:
         # The collector plans the visit from the case page.
-        page, problems = _log_in(browser, live_server.url, "alice")
+        page, problems = log_in(browser, live_server.url, "alice")
         page.goto(f"{live_server.url}/cases/{case.pk}/")
         page.get_by_test_id("plan-visit-link").click()
         expect(page).to_have_url(f"{live_server.url}/comms/visits/plan/{case.pk}/")
@@ -87,7 +76,7 @@ def test_a_field_visit_planned_visited_and_recorded(
         page.close()
 
         # The field collector finds it in her day, on a phone.
-        page, problems = _log_in(browser, live_server.url, "fiona", width=390)
+        page, problems = log_in(browser, live_server.url, "fiona", width=390)
         page.get_by_label("展开菜单").click()
         page.get_by_role("link", name="我的外访").click()
         expect(page).to_have_url(f"{live_server.url}/comms/visits/today/")

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 # The `book` personas' password (arrears/conftest.py). The shared kernel imports no app, not
 # even in tests (import-linter), so the personas come only through the fixture.
@@ -36,6 +36,40 @@ def chromium() -> Iterator[Browser]:
             browser.close()
     finally:
         playwright.stop()
+
+
+def watch_problems(page: Page) -> list[str]:
+    """Console errors (a CSP violation is one) and failed responses, except the favicon probe;
+    the list fills as the page is used and a test asserts it stays empty."""
+    problems: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            problems.append(message.text)
+            if message.type == "error" and not message.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
+    page.on(
+        "response",
+        lambda response: (
+            problems.append(f"{response.status} {response.url}")
+            if response.status >= 400 and not re.search(r"/favicon\.ico$", response.url)
+            else None
+        ),
+    )
+    return problems
+
+
+def log_in(browser: Browser, base_url: str, username: str, *, width: int = 1280) -> tuple[Page, list[str]]:
+    """A new page logged in through the form as one of the `book` personas, and its problems."""
+    page = browser.new_page(viewport={"width": width, "height": 900}, locale="zh-CN")
+    problems = watch_problems(page)
+    page.goto(f"{base_url}/")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    return page, problems
 
 
 @pytest.mark.browser
