@@ -24,13 +24,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from arrears.audit.forms import RevealForm
-from arrears.audit.models import AuditAction, AuditObject
 from arrears.audit.selectors import user_can_unmask
-from arrears.audit.services import audit_record_request, audit_request_changes_nothing
 from arrears.comms.models import ReminderCall
 from arrears.comms.reminder_selectors import LOCAL_ZONE, OUTCOME_CHOICES, reminder_desk, reminder_line_get
 from arrears.comms.reminder_services import NOTE_MAX, reminder_call_done, user_can_work_reminders
+from arrears.comms.views_reveal import contact_point_reveal
 
 
 def _require(request: HttpRequest) -> None:
@@ -161,20 +159,10 @@ def reminder_mobile_reveal_view(request: HttpRequest, reminder_id: int) -> HttpR
         or not (line.reminder.call_from <= today <= line.reminder.due_date)
     ):
         raise Http404
-    audit_request_changes_nothing(request)
     point = line.reminder.account.customer.own_mobiles[0]  # type: ignore[attr-defined]
-    form = RevealForm(
-        request.POST if request.method == "POST" else None, auto_id=f"id_reveal_reminder_{reminder_id}_%s"
+    return contact_point_reveal(
+        request,
+        point=point,
+        summary=f"查看联系方式明文：客户 {line.reminder.account.customer.customer_no}（还款提醒 #{reminder_id}）",
+        form_id=f"reminder_{reminder_id}",
     )
-    if request.method == "POST" and form.is_valid():
-        audit_record_request(
-            request=request,
-            action=AuditAction.READ_UNMASKED,
-            object_type=AuditObject.CONTACT_POINT,
-            object_id=point.pk,
-            # Stored data in the source language, like the audit app's own summaries.
-            summary=f"查看联系方式明文：客户 {line.reminder.account.customer.customer_no}（还款提醒 #{reminder_id}）",
-            purpose=form.purpose_text(),
-        )
-        return render(request, "audit/_revealed.html", {"value": point.value})
-    return render(request, "audit/_reveal_form.html", {"form": form, "url": request.path})

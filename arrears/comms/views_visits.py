@@ -22,15 +22,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from arrears.audit.forms import RevealForm
-from arrears.audit.models import AuditAction, AuditObject
 from arrears.audit.selectors import user_can_unmask
-from arrears.audit.services import audit_record_request, audit_request_changes_nothing
 from arrears.cases.forms import local_now_for_input
 from arrears.cases.models import Case, CaseStatus
 from arrears.cases.selectors import case_get
 from arrears.cases.services import ContactRefused, WorkRefused
 from arrears.comms.models import Visit, VisitState
+from arrears.comms.views_reveal import contact_point_reveal
 from arrears.comms.visit_forms import (
     VisitAttachmentForm,
     VisitCancelForm,
@@ -325,24 +323,12 @@ def visit_address_reveal_view(request: HttpRequest, visit_id: int) -> HttpRespon
     if not user_can_unmask(request.user):
         raise PermissionDenied
     visit = _visit_in_scope(request, visit_id)
-    # Showing a value is a read, whatever the method: a refused purpose is no state change.
-    audit_request_changes_nothing(request)
-    address = visit.address
-    form = RevealForm(
-        request.POST if request.method == "POST" else None, auto_id=f"id_reveal_visit_{visit.pk}_%s"
+    return contact_point_reveal(
+        request,
+        point=visit.address,
+        summary=f"查看外访地址明文：客户 {visit.case.customer.customer_no}（外访 #{visit.pk}）",
+        form_id=f"visit_{visit.pk}",
     )
-    if request.method == "POST" and form.is_valid():
-        audit_record_request(
-            request=request,
-            action=AuditAction.READ_UNMASKED,
-            object_type=AuditObject.CONTACT_POINT,
-            object_id=address.pk,
-            # Stored data in the source language, like the audit app's own summaries.
-            summary=f"查看外访地址明文：客户 {visit.case.customer.customer_no}（外访 #{visit.pk}）",
-            purpose=form.purpose_text(),
-        )
-        return render(request, "audit/_revealed.html", {"value": address.value})
-    return render(request, "audit/_reveal_form.html", {"form": form, "url": request.path})
 
 
 @login_required
