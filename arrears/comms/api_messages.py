@@ -82,7 +82,7 @@ class MessageOut(Schema):
     error: str
     created_by: str | None
     created_at: dt.datetime
-    last_event: MessageEventOut | None
+    last_event: MessageEventOut
 
 
 def message_out(message: Message) -> MessageOut:
@@ -106,14 +106,10 @@ def message_out(message: Message) -> MessageOut:
         error=scrub(message.last_error),
         created_by=message.created_by.username if message.created_by is not None else None,
         created_at=message.created_at,
-        last_event=(
-            MessageEventOut(
-                kind=event.kind,
-                at=event.at,
-                reasons=[ReasonOut(rule=r.rule, text=r.text) for r in case_messages.event_reasons(event)],
-            )
-            if event is not None
-            else None
+        last_event=MessageEventOut(
+            kind=event.kind,
+            at=event.at,
+            reasons=[ReasonOut(rule=r.rule, text=r.text) for r in case_messages.event_reasons(event)],
         ),
     )
 

@@ -29,6 +29,7 @@ from arrears.comms.models import (
     MessageEventKind,
     Template,
     VersionStatus,
+    message_queued_event,
 )
 from arrears.comms.services import CHANNEL_KINDS, MessageRefused, message_queue
 from arrears.compliance.messages import reason_text
@@ -102,9 +103,10 @@ class Reason:
     text: str
 
 
-def last_event(message: Message) -> MessageEvent | None:
+def last_event(message: Message) -> MessageEvent:
+    """The newest event of a message read with `case_messages` (its `queued` if none is stored)."""
     events = getattr(message, "last_events", None)
-    return events[0] if events else None
+    return events[0] if events else message_queued_event(message)
 
 
 def event_reasons(event: MessageEvent | None) -> list[Reason]:

@@ -16,7 +16,15 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from arrears.cases.selectors import Viewer, case_scope_filter, cases_visible_to
-from arrears.comms.models import Message, MessageEvent, Template, TemplateVersion, VersionStatus
+from arrears.comms.models import (
+    Message,
+    MessageEvent,
+    MessageEventKind,
+    Template,
+    TemplateVersion,
+    VersionStatus,
+    message_queued_event,
+)
 
 # --- templates -----------------------------------------------------------------------------------
 
@@ -119,4 +127,8 @@ def outbox_message_get(*, user: Viewer, message_id: int) -> Message | None:
 
 
 def message_events(*, message: Message) -> list[MessageEvent]:
-    return list(MessageEvent.objects.filter(message=message).order_by("id"))
+    """The message's history, oldest first; a cadence message's `queued` is its own row."""
+    events = list(MessageEvent.objects.filter(message=message).order_by("id"))
+    if not any(event.kind == MessageEventKind.QUEUED for event in events):
+        events.insert(0, message_queued_event(message))
+    return events

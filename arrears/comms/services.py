@@ -643,42 +643,37 @@ chosen AS (
       FROM targets t
       JOIN comms_cadencestep st ON st.id = t.step_id AND st.kind = 'message' AND st.anchor = %(anchor)s
       JOIN comms_cadence cd ON cd.id = st.cadence_id AND cd.active
-),
-inserted AS (
-    INSERT INTO comms_message (
-        account_id, customer_id, case_id, contact_point_id, channel, template_version_id,
-        template_class, language, source, cadence_step_id, dedupe_key, subject, body, variables,
-        scheduled_at, state, attempts, next_attempt_at, gateway, provider_message_id,
-        last_error, created_at)
-    SELECT a.id, a.customer_id, c.id, cp.id, ch.channel, tp.current_version_id,
-           tp.template_class, tp.language, 'cadence', ch.step_id,
-           'cadence:' || ch.step_id || ':' || a.id || ':' || ch.anchor_date,
-           '', '', '{{}}'::jsonb,
-           (%(d)s::date + ch.send_time) AT TIME ZONE cu.time_zone, 'queued', 0,
-           (%(d)s::date + ch.send_time) AT TIME ZONE cu.time_zone, '', '', '', now()
-      FROM chosen ch
-      JOIN delinquency_accountstate s ON s.{anchor_column} = ch.anchor_date AND s.bucket_group = ch.bucket_group
-      JOIN portfolio_account a ON a.id = s.account_id AND a.status = 'active'
-       AND (ch.product_id = a.product_id
-            OR (ch.product_id IS NULL AND NOT EXISTS (
-                SELECT 1 FROM comms_cadence own
-                 WHERE own.product_id = a.product_id AND own.bucket_group = ch.bucket_group AND own.active)))
-      JOIN portfolio_customer cu ON cu.id = a.customer_id
-      JOIN comms_template tp ON tp.code = ch.template_code AND tp.language = 'zh-hans'
-                            AND tp.active AND tp.current_version_id IS NOT NULL
-      JOIN LATERAL (
-            SELECT p.id FROM portfolio_contactpoint p
-             WHERE p.customer_id = a.customer_id AND p.owner_role = 'self'
-               AND p.kind = CASE ch.channel WHEN 'sms' THEN 'mobile' WHEN 'email' THEN 'email' ELSE 'address' END
-               AND p.is_valid AND NOT p.do_not_contact AND NOT (ch.channel = ANY(p.opted_out_channels))
-             ORDER BY p.id LIMIT 1) cp ON true
-      LEFT JOIN cases_case c ON c.account_id = a.id AND c.status <> 'closed'
-     WHERE {anchor_filter}
-    ON CONFLICT (dedupe_key) DO NOTHING
-    RETURNING id
 )
-INSERT INTO comms_messageevent (message_id, kind, at, data)
-SELECT id, 'queued', now(), jsonb_build_object('source', 'cadence') FROM inserted
+INSERT INTO comms_message (
+    account_id, customer_id, case_id, contact_point_id, channel, template_version_id,
+    template_class, language, source, cadence_step_id, dedupe_key, subject, body, variables,
+    scheduled_at, state, attempts, next_attempt_at, gateway, provider_message_id,
+    last_error, created_at)
+SELECT a.id, a.customer_id, c.id, cp.id, ch.channel, tp.current_version_id,
+       tp.template_class, tp.language, 'cadence', ch.step_id,
+       'cadence:' || ch.step_id || ':' || a.id || ':' || ch.anchor_date,
+       '', '', '{{}}'::jsonb,
+       (%(d)s::date + ch.send_time) AT TIME ZONE cu.time_zone, 'queued', 0,
+       (%(d)s::date + ch.send_time) AT TIME ZONE cu.time_zone, '', '', '', now()
+  FROM chosen ch
+  JOIN delinquency_accountstate s ON s.{anchor_column} = ch.anchor_date AND s.bucket_group = ch.bucket_group
+  JOIN portfolio_account a ON a.id = s.account_id AND a.status = 'active'
+   AND (ch.product_id = a.product_id
+        OR (ch.product_id IS NULL AND NOT EXISTS (
+            SELECT 1 FROM comms_cadence own
+             WHERE own.product_id = a.product_id AND own.bucket_group = ch.bucket_group AND own.active)))
+  JOIN portfolio_customer cu ON cu.id = a.customer_id
+  JOIN comms_template tp ON tp.code = ch.template_code AND tp.language = 'zh-hans'
+                        AND tp.active AND tp.current_version_id IS NOT NULL
+  JOIN LATERAL (
+        SELECT p.id FROM portfolio_contactpoint p
+         WHERE p.customer_id = a.customer_id AND p.owner_role = 'self'
+           AND p.kind = CASE ch.channel WHEN 'sms' THEN 'mobile' WHEN 'email' THEN 'email' ELSE 'address' END
+           AND p.is_valid AND NOT p.do_not_contact AND NOT (ch.channel = ANY(p.opted_out_channels))
+         ORDER BY p.id LIMIT 1) cp ON true
+  LEFT JOIN cases_case c ON c.account_id = a.id AND c.status <> 'closed'
+ WHERE {anchor_filter}
+ON CONFLICT (dedupe_key) DO NOTHING
 """
 
 

@@ -96,7 +96,7 @@ class MessageRow:
     badge: str
     template: str
     to_masked: str
-    event: MessageEvent | None
+    event: MessageEvent
     reasons: list[Reason]
     error: str
 
