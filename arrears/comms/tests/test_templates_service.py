@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.db import DatabaseError, transaction
 from django.utils import translation
 
 from arrears.accounts.models import Role, User
@@ -344,6 +345,39 @@ def test_editing_saves_a_new_version_and_the_old_text_never_changes(book: Book, 
         template_version_reject(version=first, actor=book.root, note="no")
     assert again.value.problems == [("version", "该版本的状态是“已批准”，不能再审批。")]
     assert TemplateVersion.objects.values().get(pk=first.pk) == before
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"body": "改过的文字"}, "the text of a template version is never edited"),
+        ({"subject": "x"}, "the text of a template version is never edited"),
+        ({"variables": ["customer_name"]}, "the text of a template version is never edited"),
+        ({"provider_template_code": "SMS_OTHER"}, "the text of a template version is never edited"),
+        ({"status": VersionStatus.DRAFT}, "a template version cannot go from approved to draft"),
+    ],
+)
+def test_the_database_refuses_to_rewrite_a_saved_version(
+    book: Book, sms: Template, change: dict[str, Any], message: str
+) -> None:
+    # No service edits a version; the trigger holds for any other path (admin, shell, SQL).
+    version = template_version_approve(version=save(sms, book.sam), actor=book.root)
+    before = TemplateVersion.objects.values().get(pk=version.pk)
+
+    with pytest.raises(DatabaseError, match=message), transaction.atomic():
+        TemplateVersion.objects.filter(pk=version.pk).update(**change)
+
+    assert TemplateVersion.objects.values().get(pk=version.pk) == before
+
+
+def test_the_database_lets_a_version_move_only_forward(book: Book, sms: Template) -> None:
+    rejected = save(sms, book.sam)
+    template_version_reject(version=rejected, actor=book.root, note="no")
+
+    with pytest.raises(DatabaseError, match="cannot go from rejected to approved"), transaction.atomic():
+        TemplateVersion.objects.filter(pk=rejected.pk).update(status=VersionStatus.APPROVED)
+
+    assert TemplateVersion.objects.get(pk=rejected.pk).status == VersionStatus.REJECTED
 
 
 # --- approval ---------------------------------------------------------------------------------------
