@@ -18,6 +18,7 @@ class DataClass(models.TextChoices):
     IMPORT_FILES = "import_files", _("导入原始文件")
     IMPORT_ROW_ERRORS = "import_row_errors", _("导入错误行")
     ACTIVITIES_RECORDINGS = "activities_recordings", _("催收记录与录音")
+    MESSAGES = "messages", _("消息正文")
 
 
 class RetentionAction(models.TextChoices):
@@ -26,12 +27,14 @@ class RetentionAction(models.TextChoices):
 
 
 # The one action each data class supports: customers cannot be deleted (their accounts and
-# payments are money history), files and error rows have nothing worth keeping anonymised.
+# payments are money history), files and error rows have nothing worth keeping anonymised;
+# messages keep their rows (state, times, provider ids are the record that they were sent).
 SUPPORTED_ACTIONS: dict[str, str] = {
     DataClass.PERSONAL_DATA_AFTER_CLOSURE: RetentionAction.ANONYMISE,
     DataClass.IMPORT_FILES: RetentionAction.DELETE,
     DataClass.IMPORT_ROW_ERRORS: RetentionAction.DELETE,
     DataClass.ACTIVITIES_RECORDINGS: RetentionAction.DELETE,
+    DataClass.MESSAGES: RetentionAction.ANONYMISE,
 }
 
 # Five years (the seeds' default: records kept 3–5 years, personal data 5 years after closure).

@@ -34,8 +34,9 @@ from arrears.governance.models import (
 from arrears.portfolio.models import Account, ContactPoint, Customer, ImportBatch
 from arrears.portfolio.services import stored_file_remove
 
-# What anonymised personal data is replaced with. The rows stay (accounts and payments are
-# money history and point at them); only what identifies the person goes.
+# What anonymised personal data is replaced with: a customer's name, and the texts of messages.
+# The rows stay (accounts and payments are money history and point at them); only what
+# identifies the person goes.
 ANONYMISED_NAME = "已匿名"
 ANONYMISED_ID_NUMBER = "*" * 18
 # Contact values must stay unique per customer, kind and owner (contact_point_unique), so
@@ -105,6 +106,7 @@ DEFAULT_POLICY_NOTES: dict[str, str] = {
     DataClass.IMPORT_FILES: "删除媒体目录中的导入原始文件;保留导入批次记录",
     DataClass.IMPORT_ROW_ERRORS: "删除导入错误行(含原始个人信息)",
     DataClass.ACTIVITIES_RECORDINGS: "删除期限前的催收记录(含备注与录音编号)及其合规判定;承诺金额保留",
+    DataClass.MESSAGES: "已结束发送的短信、邮件、信函及收到的回复:正文、标题和变量匿名化;发送记录保留",
 }
 
 
@@ -536,9 +538,87 @@ def _activities_recordings(cutoff: dt.date, dry_run: bool) -> tuple[int, int, di
     return activities, skipped, counts, ""
 
 
+# Messages are read as tables, not models: governance may not import the communications app
+# (pyproject.toml, import-linter), as the book does not know the outbox either.
+#
+# An outbox message is due once its sending is over (a queued or sending row still needs its
+# text) and it was sent, or made if never sent, before the cutoff; not yet anonymised, so a
+# re-run finds nothing. Repeated in the UPDATE so that a row a sender re-queued meanwhile is
+# left alone (PostgreSQL re-checks the UPDATE's own conditions on the newest row version).
+MESSAGE_DUE = """
+    m.state IN ('sent', 'delivered', 'failed', 'blocked', 'cancelled')
+    AND coalesce(m.sent_at, m.created_at) < %(cutoff_at)s
+    AND (m.body <> %(marker)s OR m.subject <> %(marker)s OR m.variables <> '{}'::jsonb)
+"""
+# A message names its customer and its account: a hold on either keeps it.
+MESSAGE_HELD = """
+    EXISTS (SELECT 1 FROM governance_legalhold h
+             WHERE h.released_at IS NULL AND (h.customer_id = m.customer_id OR h.account_id = m.account_id))
+"""
+INBOUND_DUE = """
+    i.received_at < %(cutoff_at)s AND i.text <> %(marker)s
+"""
+# A reply belongs to no account, only to the customers whose contact points sent it: a hold on
+# such a customer or on any of their accounts keeps it (the reply may be about the held account).
+# A reply matched to no contact point has no customer, so no hold.
+INBOUND_HELD = """
+    EXISTS (SELECT 1 FROM comms_inboundmessage_contact_points ip
+              JOIN portfolio_contactpoint p ON p.id = ip.contactpoint_id
+              JOIN governance_legalhold h
+                ON h.released_at IS NULL
+               AND (h.customer_id = p.customer_id
+                    OR h.account_id IN (SELECT a.id FROM portfolio_account a WHERE a.customer_id = p.customer_id))
+             WHERE ip.inboundmessage_id = i.id)
+"""
+
+
+def _messages(cutoff: dt.date, dry_run: bool) -> tuple[int, int, dict[str, int], str]:
+    """The rendered texts of finished outbox messages (the debtor's name and amounts are in
+    the body, subject and variables) and the texts of replies received before the cutoff
+    become the anonymised marker. The rows stay: state, times, channel, template version and
+    provider ids remain the record of what was sent when. One statement per table, which
+    also counts what was due but held."""
+    params: dict[str, Any] = {"cutoff_at": _start_of_local_day(cutoff), "marker": ANONYMISED_NAME}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH due AS (
+                SELECT m.id, {MESSAGE_HELD} AS held FROM comms_message m WHERE {MESSAGE_DUE}
+            ), done AS (
+                UPDATE comms_message m
+                   SET body = %(marker)s, subject = %(marker)s, variables = '{{}}'::jsonb
+                  FROM due
+                 WHERE m.id = due.id AND NOT due.held AND {MESSAGE_DUE}
+                RETURNING m.id
+            )
+            SELECT (SELECT count(*) FROM done), (SELECT count(*) FROM due WHERE held)
+            """,
+            params,
+        )
+        messages, messages_held = cursor.fetchone()
+        cursor.execute(
+            f"""
+            WITH due AS (
+                SELECT i.id, {INBOUND_HELD} AS held FROM comms_inboundmessage i WHERE {INBOUND_DUE}
+            ), done AS (
+                UPDATE comms_inboundmessage i SET text = %(marker)s
+                  FROM due
+                 WHERE i.id = due.id AND NOT due.held AND {INBOUND_DUE}
+                RETURNING i.id
+            )
+            SELECT (SELECT count(*) FROM done), (SELECT count(*) FROM due WHERE held)
+            """,
+            params,
+        )
+        inbound, inbound_held = cursor.fetchone()
+    counts = {"messages": messages, "inbound_messages": inbound}
+    return messages + inbound, messages_held + inbound_held, counts, ""
+
+
 _HANDLERS: dict[str, Callable[[dt.date, bool], tuple[int, int, dict[str, int], str]]] = {
     DataClass.PERSONAL_DATA_AFTER_CLOSURE: _personal_data,
     DataClass.IMPORT_FILES: _import_files,
     DataClass.IMPORT_ROW_ERRORS: _import_row_errors,
     DataClass.ACTIVITIES_RECORDINGS: _activities_recordings,
+    DataClass.MESSAGES: _messages,
 }

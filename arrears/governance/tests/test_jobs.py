@@ -79,6 +79,18 @@ def test_the_command_prints_the_report(settings: Any, tmp_path: Path) -> None:
     assert report[2].split()[4:6] == ["1", "0"]
     assert report[3].split()[:6] == ["import_files", "delete", "1826", "2027-01-01", "0", "0"]
     assert report[5].split()[:6] == ["activities_recordings", "delete", "1826", "2027-01-01", "0", "0"]
+    assert report[6].split() == [
+        "messages",
+        "anonymise",
+        "1826",
+        "2027-01-01",
+        "0",
+        "0",
+        "messages",
+        "0,",
+        "inbound_messages",
+        "0",
+    ]
     customer.refresh_from_db()
     assert customer.name == "已匿名"
 
@@ -183,5 +195,6 @@ def test_the_default_policies_are_seeded_once_and_edits_survive_reseeding() -> N
         ("activities_recordings", 1826, "delete"),
         ("import_files", 1095, "delete"),
         ("import_row_errors", 1826, "delete"),
+        ("messages", 1826, "anonymise"),
         ("personal_data_after_closure", 1826, "anonymise"),
     ]

@@ -266,10 +266,17 @@ def test_the_run_is_recorded_with_counts_per_class_and_events(book: Book) -> Non
         FILES: (1, 0),
         ROW_ERRORS: (3, 0),
         DataClass.ACTIVITIES_RECORDINGS: (0, 0),
+        DataClass.MESSAGES: (0, 0),
     }
-    assert Event.objects.filter(kind="retention.applied", subject_id=run.pk).count() == 4
+    assert Event.objects.filter(kind="retention.applied", subject_id=run.pk).count() == 5
     done = Event.objects.get(kind="retention.run_done")
-    assert done.data["affected"] == {PERSONAL: 2, FILES: 1, ROW_ERRORS: 3, DataClass.ACTIVITIES_RECORDINGS: 0}
+    assert done.data["affected"] == {
+        PERSONAL: 2,
+        FILES: 1,
+        ROW_ERRORS: 3,
+        DataClass.ACTIVITIES_RECORDINGS: 0,
+        DataClass.MESSAGES: 0,
+    }
 
 
 def test_a_dry_run_changes_nothing_and_reports_what_the_real_run_does(book: Book) -> None:
@@ -289,7 +296,7 @@ def test_a_dry_run_changes_nothing_and_reports_what_the_real_run_does(book: Book
         return [(r.data_class, r.affected, r.skipped_for_hold, r.counts) for r in report.classes]
 
     assert counts(dry) == counts(real)
-    assert [(r.affected, r.skipped_for_hold) for r in dry.classes] == [(2, 0), (1, 0), (3, 0), (0, 0)]
+    assert [(r.affected, r.skipped_for_hold) for r in dry.classes] == [(2, 0), (1, 0), (3, 0), (0, 0), (0, 0)]
 
 
 def test_a_second_run_changes_nothing(book: Book) -> None:
@@ -299,7 +306,13 @@ def test_a_second_run_changes_nothing(book: Book) -> None:
     second = retention_run(today=TODAY, dry_run=False)
 
     assert everything() == after_first
-    assert [(r.affected, r.skipped_for_hold) for r in second.classes] == [(0, 0), (0, 0), (0, 0), (0, 0)]
+    assert [(r.affected, r.skipped_for_hold) for r in second.classes] == [
+        (0, 0),
+        (0, 0),
+        (0, 0),
+        (0, 0),
+        (0, 0),
+    ]
     assert RetentionRun.objects.count() == 2
 
 
