@@ -34,17 +34,28 @@ term when there is none — close to the derived schedule's instalment except fo
 
 Contact: the customer's own valid mobile (``kind=mobile, owner_role=self``), preferring one
 not marked do-not-contact, oldest first; shown masked. The page's "show" action reveals it
-with a purpose and an audit entry.
+with a purpose and an audit entry. It is the number a recorded call was made to
+(`reminder_mobile`), so the guard judges the same number the desk showed.
 
-Query count: four, whatever the number of rows (to call + their mobiles, done + their mobiles).
+The guard: today's desk shows, per call with a mobile, the compliance guard's answer for
+calling that mobile now — a preview (`guard_check(store=False)`), like the case page's
+per-contact-point status: not a decision to call anyone, so not logged (recording the call
+asks again and stores the answer). Reminder accounts are M0 and have no case; the guard
+judges a stand-in case that is never saved (`reminder_stand_in_case`, as the outbox sender
+does for a pre-due SMS): no case holds, customer-wide holds (deceased, jail) still apply.
+
+Query count: four, whatever the number of rows (to call + their mobiles, done + their mobiles),
+and one more for the guard's reads of the whole list (`guard_reads_many`) when statuses are
+asked for.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db.models import (
     BigIntegerField,
@@ -60,9 +71,15 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Greatest
 from django.utils.translation import gettext_lazy
 
+from arrears.cases.models import Case as CaseRow
 from arrears.comms.models import ReminderCall
+from arrears.compliance.inputs import Channel
+from arrears.compliance.messages import reason_text
+from arrears.compliance.models import DecisionPurpose
+from arrears.compliance.selectors import guard_reads_many
+from arrears.compliance.services import guard_check
 from arrears.core import masking
-from arrears.portfolio.models import AccountStatus, ContactPoint
+from arrears.portfolio.models import Account, AccountStatus, ContactPoint
 
 LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
 
@@ -94,6 +111,26 @@ def outcome_split(outcome: str) -> tuple[str, str]:
 
 
 @dataclass(frozen=True)
+class ReminderGuardStatus:
+    """The guard's preview for calling the line's mobile at one time (not stored)."""
+
+    allowed: bool
+    violations: tuple[Mapping[str, Any], ...]
+    next_allowed_at: dt.datetime | None  # in the customer's zone; None: does not lift by itself
+
+    @property
+    def reasons(self) -> list[str]:
+        """The reasons in the reader's language (chosen when read), each said once: two
+        packs often refuse in the same words."""
+        texts: list[str] = []
+        for item in self.violations:
+            text = reason_text(str(item.get("message", "")), item.get("parameters") or {})
+            if text not in texts:
+                texts.append(text)
+        return texts
+
+
+@dataclass(frozen=True)
 class ReminderLine:
     reminder: ReminderCall
     customer_name: str
@@ -107,6 +144,8 @@ class ReminderLine:
     outcome_code: str
     outcome_note: str
     final_check: bool  # done on an earlier day, back on the due date because still unpaid
+    # The guard's preview of calling the mobile now; None when not asked (no mobile, another day).
+    guard: ReminderGuardStatus | None = None
 
     @property
     def outcome_label(self) -> str:
@@ -129,14 +168,66 @@ def local_day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     return start, start + dt.timedelta(days=1)
 
 
+def _own_mobiles_queryset() -> QuerySet[ContactPoint]:
+    return ContactPoint.objects.filter(kind="mobile", owner_role="self", is_valid=True).order_by(
+        "do_not_contact", "id"
+    )
+
+
 def _own_mobiles() -> Any:
     return Prefetch(
-        "account__customer__contact_points",
-        queryset=ContactPoint.objects.filter(kind="mobile", owner_role="self", is_valid=True).order_by(
-            "do_not_contact", "id"
-        ),
-        to_attr="own_mobiles",
+        "account__customer__contact_points", queryset=_own_mobiles_queryset(), to_attr="own_mobiles"
     )
+
+
+def reminder_mobile(*, customer_id: int) -> ContactPoint | None:
+    """The number the desk shows for a customer, and so the number a reminder call is made to."""
+    return _own_mobiles_queryset().filter(customer_id=customer_id).first()
+
+
+def customer_zone(customer: Any) -> ZoneInfo:
+    try:
+        return ZoneInfo(customer.time_zone or "Asia/Shanghai")
+    except (ZoneInfoNotFoundError, ValueError):
+        return LOCAL_ZONE
+
+
+def reminder_stand_in_case(account: Account) -> CaseRow:
+    """The case the guard judges a reminder call on. Reminder accounts are current (M0) and
+    have no case: an unsaved stand-in, as the outbox sender uses for a pre-due SMS. It is never
+    saved; a stored decision must have its `case` cleared."""
+    return CaseRow(account=account, customer=account.customer, bucket_group="M0")
+
+
+def guard_status(decision: Any, zone: ZoneInfo) -> ReminderGuardStatus:
+    moment = decision.next_allowed_at
+    return ReminderGuardStatus(
+        allowed=bool(decision.allowed),
+        violations=tuple((decision.result or {}).get("violations") or ()),
+        next_allowed_at=moment.astimezone(zone) if moment is not None else None,
+    )
+
+
+def _with_guard(lines: Sequence[ReminderLine], *, at: dt.datetime) -> list[ReminderLine]:
+    """Each line with a mobile gets the guard's preview of calling it at `at`; the reads for
+    the whole list in one round trip."""
+    callable_lines = [(line, mobile) for line in lines if (mobile := _mobile_of(line.reminder)) is not None]
+    cases = [reminder_stand_in_case(line.reminder.account) for line, _mobile in callable_lines]
+    statuses: dict[int, ReminderGuardStatus] = {}
+    for (line, mobile), case, reads in zip(
+        callable_lines, cases, guard_reads_many(cases=cases, at=at), strict=True
+    ):
+        decision = guard_check(
+            case=case,
+            channel=Channel.CALL,
+            contact_point=mobile,
+            at=at,
+            purpose=DecisionPurpose.STATUS,
+            store=False,
+            reads=reads,
+        )
+        statuses[line.reminder.pk] = guard_status(decision, customer_zone(line.reminder.account.customer))
+    return [replace(line, guard=statuses.get(line.reminder.pk)) for line in lines]
 
 
 def _annotated() -> QuerySet[ReminderCall]:
@@ -186,10 +277,14 @@ def reminders_done_on(day: dt.date) -> QuerySet[ReminderCall]:
     return _annotated().filter(done_at__gte=start, done_at__lt=end).order_by("-done_at", "id")
 
 
+def _mobile_of(reminder: ReminderCall) -> ContactPoint | None:
+    mobiles: list[ContactPoint] = getattr(reminder.account.customer, "own_mobiles", [])
+    return mobiles[0] if mobiles else None
+
+
 def _line(reminder: ReminderCall, day: dt.date) -> ReminderLine:
     account = reminder.account
-    mobiles: list[ContactPoint] = getattr(account.customer, "own_mobiles", [])
-    mobile = mobiles[0] if mobiles else None
+    mobile = _mobile_of(reminder)
     code, note = outcome_split(reminder.outcome)
     start, _ = local_day_bounds(day)
     return ReminderLine(
@@ -208,13 +303,14 @@ def _line(reminder: ReminderCall, day: dt.date) -> ReminderLine:
     )
 
 
-def reminder_desk(*, day: dt.date) -> ReminderDesk:
-    """The reminder desk of a local day: the calls to make and the calls done that day."""
-    return ReminderDesk(
-        day=day,
-        to_call=[_line(r, day) for r in reminders_open_on(day)],
-        done=[_line(r, day) for r in reminders_done_on(day)],
-    )
+def reminder_desk(*, day: dt.date, guard_at: dt.datetime | None = None) -> ReminderDesk:
+    """The reminder desk of a local day: the calls to make and the calls done that day.
+    With `guard_at` (today's desk: now), each call to make carries the guard's preview of
+    calling its mobile at that time."""
+    to_call = [_line(r, day) for r in reminders_open_on(day)]
+    if guard_at is not None:
+        to_call = _with_guard(to_call, at=guard_at)
+    return ReminderDesk(day=day, to_call=to_call, done=[_line(r, day) for r in reminders_done_on(day)])
 
 
 def reminder_open_get(*, reminder_id: int, day: dt.date) -> ReminderLine | None:

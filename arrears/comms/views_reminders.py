@@ -68,8 +68,10 @@ class ReminderOutcomeForm(forms.Form):
 def _render_desk(
     request: HttpRequest, *, day: dt.date, form: ReminderDayForm, errors: dict[int, ReminderOutcomeForm]
 ) -> HttpResponse:
-    today = _today()
-    desk = reminder_desk(day=day)
+    now = timezone.now()
+    today = now.astimezone(LOCAL_ZONE).date()
+    # Today's calls carry the guard's live answer for calling now; other days are read-only.
+    desk = reminder_desk(day=day, guard_at=now if day == today else None)
     rows = [
         (line, errors.get(line.reminder.pk) or ReminderOutcomeForm(reminder_id=line.reminder.pk))
         for line in desk.to_call

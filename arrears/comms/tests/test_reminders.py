@@ -14,17 +14,20 @@ from django.utils import translation
 
 from arrears.accounts.models import Role
 from arrears.audit.models import AuditAction, AuditEntry
+from arrears.cases.models import CaseHold, HoldKind
 from arrears.comms.models import ReminderCall
 from arrears.comms.reminder_selectors import reminder_desk
 from arrears.comms.reminder_services import reminder_call_done
 from arrears.comms.services import cadences_expand, cadences_seed_defaults
 from arrears.comms.tests.outbox_helpers import account_state, approved_template
+from arrears.compliance.models import Decision
 from arrears.conftest import Book
 from arrears.core.models import Event
 from arrears.delinquency.tests.books import ensure_calendar
-from arrears.portfolio.models import Account
+from arrears.portfolio.models import Account, ContactPoint
 from arrears.tests.factories import (
     AccountFactory,
+    CaseFactory,
     ContactPointFactory,
     CustomerFactory,
     InstalmentFactory,
@@ -83,7 +86,7 @@ def _call(
 def desk(db: None) -> dict[str, ReminderCall]:
     calls = {
         "BIG": _call("BIG", "王大", due=FRIDAY, call_from=D, amount=200_000, mobile="13812345678"),
-        "SMALL": _call("SMALL", "李小", due=FRIDAY, call_from=D, amount=50_000),
+        "SMALL": _call("SMALL", "李小", due=FRIDAY, call_from=D, amount=50_000, mobile="13812340002"),
         # Paid 35,000 of 80,000: 45,000 still to pay.
         "PARTIAL": _call("PARTIAL", "赵半", due=FRIDAY, call_from=D, amount=80_000, paid=35_000),
         # A derived schedule: the batch writes 0, the desk uses the account's instalment.
@@ -105,6 +108,10 @@ def desk(db: None) -> dict[str, ReminderCall]:
     )
     calls["DONE"] = done
     return calls
+
+
+def _own_mobile(call: ReminderCall) -> ContactPoint:
+    return ContactPoint.objects.get(customer_id=call.account.customer_id, owner_role="self", kind="mobile")
 
 
 def _to_call(day: dt.date = D) -> list[str]:
@@ -181,6 +188,15 @@ def test_deposited_closes_the_call_and_writes_one_event(book: Book, desk) -> Non
     assert (len(result.to_call), len(result.done), result.deposited) == (4, 1, 1)
     event = Event.objects.get(kind="comms.reminder_call")
     assert (event.actor, event.subject_type, event.subject_id) == (book.tina, "comms.remindercall", call.pk)
+    # The guard was asked about the call at its time, to the mobile the desk shows, and said yes.
+    decision = Decision.objects.get()
+    assert (decision.allowed, decision.case, decision.contact_point, decision.channel) == (
+        True,
+        None,
+        _own_mobile(call),
+        "call",
+    )
+    assert (decision.at, decision.purpose, decision.asked_by) == (NOW, "activity", book.tina)
     assert event.data == {
         "account_id": call.account_id,
         "due_date": "2026-11-27",
@@ -188,6 +204,7 @@ def test_deposited_closes_the_call_and_writes_one_event(book: Book, desk) -> Non
         "note": "",
         "closed": True,
         "previous": {"outcome": "", "done_at": None},
+        "decision": decision.pk,
     }
 
 
@@ -267,6 +284,187 @@ def test_roles_off_the_desk_cannot_record(book: Book, desk, persona) -> None:
         reminder_call_done(reminder=desk["BIG"], actor=actor, outcome="deposited", now=NOW)
     assert Event.objects.count() == 0
     assert ReminderCall.objects.get(pk=desk["BIG"].pk).done_at is None
+
+
+# --- the compliance guard -------------------------------------------------------------------------
+
+LATE = dt.datetime(2026, 11, 24, 21, 30, tzinfo=SH)
+H1_AT_2130 = "当地时间 21:30 CST 不在联系时段 08:00–21:00 内"
+
+
+def _refusal(reminder: ReminderCall, actor, *, now: dt.datetime, outcome: str = "no_answer") -> str:
+    with pytest.raises(ValidationError) as refused:
+        reminder_call_done(reminder=reminder, actor=actor, outcome=outcome, now=now)
+    assert list(refused.value.message_dict) == ["outcome"]
+    [message] = refused.value.message_dict["outcome"]
+    return message
+
+
+def _assert_refused_and_unchanged(
+    book: Book, call: ReminderCall, *, now: dt.datetime, rules: list[str]
+) -> None:
+    """The denial is stored with its event; the call and everything else are as they were."""
+    assert ReminderCall.objects.filter(pk=call.pk, outcome="", done_at=None, done_by=None).count() == 1
+    assert Event.objects.filter(kind="comms.reminder_call").count() == 0
+    decision = Decision.objects.get()
+    assert (decision.allowed, decision.case, decision.contact_point, decision.channel) == (
+        False,
+        None,
+        _own_mobile(call),
+        "call",
+    )
+    assert (decision.at, decision.purpose, decision.asked_by) == (now, "activity", book.sam)
+    event = Event.objects.get()
+    assert (event.kind, event.actor, event.subject_type, event.subject_id) == (
+        "comms.reminder_contact_denied",
+        book.sam,
+        "comms.remindercall",
+        call.pk,
+    )
+    assert event.data == {
+        "account_id": call.account_id,
+        "due_date": call.due_date.isoformat(),
+        "outcome": "no_answer",
+        "decision": decision.pk,
+        "channel": "call",
+        "contact_point_id": _own_mobile(call).pk,
+        "at": now.isoformat(),
+        "rules": rules,
+    }
+
+
+def test_a_call_at_half_past_nine_in_the_evening_is_refused_until_eight_next_morning(
+    book: Book, desk
+) -> None:
+    message = _refusal(desk["BIG"], book.sam, now=LATE)
+
+    assert message == (
+        f"通话结果：合规检查不允许此次通话：{H1_AT_2130}。最早可联系：2026-11-25 08:00（客户当地时间）。"
+    )
+    _assert_refused_and_unchanged(book, desk["BIG"], now=LATE, rules=["H1"])
+    decision = Decision.objects.get()
+    assert decision.next_allowed_at == dt.datetime(2026, 11, 25, 8, 0, tzinfo=SH)
+    assert [(v["rule"], v["reason"]) for v in decision.result["violations"]] == [
+        ("H1", "outside_contact_window")
+    ]
+
+
+def test_the_refusal_is_in_the_readers_language(book: Book, desk) -> None:
+    translation.activate("en")
+    message = _refusal(desk["BIG"], book.sam, now=LATE)
+
+    assert message == (
+        "Outcome: the compliance guard does not allow this call: Local time 21:30 CST is outside the contact"
+        " window 08:00–21:00. Allowed from: 2026-11-25 08:00 (customer's local time)."
+    )
+
+
+def test_a_call_on_a_statutory_holiday_is_refused_until_the_holiday_ends(book: Book, db: None) -> None:
+    ensure_calendar()
+    # Due the day after National Day week: its calls start before the holiday.
+    call = _call(
+        "HOLIDAY",
+        "国庆",
+        due=dt.date(2026, 10, 9),
+        call_from=dt.date(2026, 9, 28),
+        amount=50_000,
+        mobile="13812340009",
+    )
+    national_day = dt.datetime(2026, 10, 1, 10, 0, tzinfo=SH)
+
+    message = _refusal(call, book.sam, now=national_day)
+
+    assert message == (
+        "通话结果：合规检查不允许此次通话：2026-10-01 是法定节假日，不得催收联系。"
+        "最早可联系：2026-10-08 08:00（客户当地时间）。"
+    )
+    _assert_refused_and_unchanged(book, call, now=national_day, rules=["H2"])
+
+
+def test_a_mobile_marked_do_not_contact_is_refused_for_good(book: Book, desk) -> None:
+    ContactPoint.objects.filter(customer_id=desk["SMALL"].account.customer_id, owner_role="self").update(
+        do_not_contact=True, do_not_contact_reason="客户要求", do_not_contact_since=NOW
+    )
+
+    message = _refusal(desk["SMALL"], book.sam, now=NOW)
+
+    assert message == "通话结果：合规检查不允许此次通话：该联系方式已标记为勿扰（客户要求）。不会自动解除。"
+    _assert_refused_and_unchanged(book, desk["SMALL"], now=NOW, rules=["H5"])
+    assert Decision.objects.get().next_allowed_at is None
+
+
+def test_a_deceased_hold_on_another_case_of_the_customer_stops_the_call(book: Book, desk) -> None:
+    # The customer's other, overdue account has a case with a hold about the person.
+    other = CaseFactory(account=AccountFactory(account_no="OTHER", customer=desk["BIG"].account.customer))
+    CaseHold.objects.create(case=other, kind=HoldKind.DECEASED, reason="家属告知")
+
+    message = _refusal(desk["BIG"], book.sam, now=NOW)
+
+    assert message == "通话结果：合规检查不允许此次通话：案件停催中：deceased。不会自动解除。"
+    _assert_refused_and_unchanged(book, desk["BIG"], now=NOW, rules=["H6"])
+
+
+def test_a_customer_without_a_mobile_of_their_own_cannot_have_been_called(book: Book, desk) -> None:
+    message = _refusal(desk["DERIVED"], book.sam, now=NOW, outcome="deposited")
+
+    assert message == "通话结果：客户没有本人手机，无法记录提醒电话。"
+    assert (Decision.objects.count(), Event.objects.count()) == (0, 0)
+    assert ReminderCall.objects.get(pk=desk["DERIVED"].pk).done_at is None
+
+
+def test_todays_desk_shows_the_guards_answer_for_calling_each_mobile_now(desk) -> None:
+    at_ten = {
+        line.reminder.account.account_no: line.guard for line in reminder_desk(day=D, guard_at=NOW).to_call
+    }
+    late = reminder_desk(day=D, guard_at=LATE).to_call
+
+    assert {no: (g.allowed, g.reasons) if g else None for no, g in at_ten.items()} == {
+        "DUE-TODAY": None,  # no mobile: nothing to ask
+        "BIG": (True, []),
+        "DERIVED": None,
+        "SMALL": (True, []),
+        "PARTIAL": None,
+    }
+    big = late[1].guard
+    assert big is not None
+    assert (big.allowed, big.reasons, big.next_allowed_at) == (
+        False,
+        [H1_AT_2130],
+        dt.datetime(2026, 11, 25, 8, 0, tzinfo=SH),
+    )
+    assert reminder_desk(day=D).to_call[1].guard is None  # not asked without a time
+    assert Decision.objects.count() == 0  # previews are not stored
+
+
+def test_the_page_shows_why_a_call_may_not_be_made(book: Book, desk, clock) -> None:
+    ContactPoint.objects.filter(customer_id=desk["SMALL"].account.customer_id, owner_role="self").update(
+        do_not_contact=True, do_not_contact_reason="客户要求", do_not_contact_since=NOW
+    )
+
+    html = client_for(book.sam).get("/comms/reminders/").content.decode()
+
+    assert html.count('data-testid="reminder-guard" data-allowed="true"') == 1  # BIG
+    assert html.count('data-testid="reminder-guard" data-allowed="false"') == 1  # SMALL
+    assert "暂不可拨打" in html and "可以拨打" in html
+    assert "<li>该联系方式已标记为勿扰（客户要求）</li>" in html
+    assert "不会自动解除" in html
+    assert Decision.objects.count() == 0
+
+
+def test_the_page_late_in_the_evening_says_when_calling_may_resume(book: Book, desk, clock) -> None:
+    clock.move_to(LATE)
+
+    html = client_for(book.sam).get("/comms/reminders/").content.decode()
+
+    assert html.count('data-testid="reminder-guard" data-allowed="false"') == 2  # BIG and SMALL
+    assert html.count(f"<li>{H1_AT_2130}</li>") == 2
+    assert html.count("最早可联系：2026-11-25 08:00（客户当地时间）") == 2
+    refused = client_for(book.sam).post(
+        f"/comms/reminders/{desk['BIG'].pk}/outcome/", {"outcome": "deposited"}, **HTMX
+    )
+    assert f"通话结果：合规检查不允许此次通话：{H1_AT_2130}。" in refused.content.decode()
+    assert ReminderCall.objects.get(pk=desk["BIG"].pk).done_at is None
+    assert list(Event.objects.values_list("kind", flat=True)) == ["comms.reminder_contact_denied"]
 
 
 # --- the batch fills the desk ---------------------------------------------------------------------
@@ -367,14 +565,15 @@ def test_the_page_costs_a_fixed_number_of_queries(book: Book, desk, clock, djang
     client = client_for(book.sam)
     client.get("/comms/reminders/")  # warm the session
     # Session, user, the desk's three (nothing done yet: no mobiles to fetch for that list),
-    # and what the middleware does on every request.
-    with django_assert_num_queries(8):
+    # the guard's reads for every row at once, and what the middleware does on every request.
+    with django_assert_num_queries(9):
         client.get("/comms/reminders/", **HTMX)
     for n in range(5):
         _call(f"MORE-{n}", "加", due=FRIDAY, call_from=D, amount=10_000 + n, mobile=f"1370000000{n}")
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         html = client.get("/comms/reminders/", **HTMX).content.decode()
     assert html.count('data-testid="reminder-row"') == 10
+    assert html.count('data-testid="reminder-guard" data-allowed="true"') == 7  # every row with a mobile
 
 
 def test_the_full_mobile_is_shown_with_a_purpose_and_audited(book: Book, desk, clock) -> None:
@@ -391,7 +590,7 @@ def test_the_full_mobile_is_shown_with_a_purpose_and_audited(book: Book, desk, c
     )
     # Outside today's window (calls from tomorrow) or without a mobile of one's own: 404.
     assert client.get(f"/comms/reminders/{desk['TOMORROW'].pk}/mobile/").status_code == 404
-    assert client.get(f"/comms/reminders/{desk['SMALL'].pk}/mobile/").status_code == 404
+    assert client.get(f"/comms/reminders/{desk['DERIVED'].pk}/mobile/").status_code == 404
 
 
 def test_the_page_in_english(book: Book, desk, clock) -> None:
