@@ -13,9 +13,8 @@ from django.test import Client
 
 from arrears.accounts.models import Role
 from arrears.cases.tests.test_api import bearer
-from arrears.comms.models import Message, MessageEvent
+from arrears.comms.models import Message, MessageEvent, Template, TemplateVersion
 from arrears.comms.tests.case_message_helpers import NOW, Setup, blocked, queued, setup
-from arrears.comms.tests.outbox_helpers import approved_template
 from arrears.conftest import Book
 from arrears.core.models import Event
 from arrears.tests.factories import ContactPointFactory, UserFactory
@@ -115,9 +114,15 @@ def test_without_a_time_it_is_due_now(client: Client, book: Book, points: Setup)
 def test_bad_input_is_422_naming_the_field_with_nothing_written(
     client: Client, book: Book, points: Setup, change: dict[str, Any], field: str, detail: str
 ) -> None:
-    draft = approved_template("DRAFT_ONLY", "文本。回复TD退订")
-    draft.current_version.status = "draft"
-    draft.current_version.save()
+    # A template whose version in use is still a draft (versions only move forward, so the
+    # draft is made as one).
+    draft = Template.objects.create(
+        code="DRAFT_ONLY", language="zh-hans", name="DRAFT_ONLY", channel="sms", template_class="collection"
+    )
+    draft.current_version = TemplateVersion.objects.create(
+        template=draft, number=1, body="文本。回复TD退订", provider_template_code="SMS_DRAFT_ONLY"
+    )
+    draft.save(update_fields=["current_version"])
     bob_point = ContactPointFactory(customer=book.case_bob.customer, kind="mobile", owner_role="self")
     named = {"email": points.email.pk, "spouse": points.spouse_mobile.pk, "bob": bob_point.pk}
     body: dict[str, Any] = {"template_code": "COLLECT_D3", "contact_point_id": points.mobile.pk}
