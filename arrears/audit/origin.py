@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.http import HttpRequest
 
+from arrears.accounts.auth import request_token_name
 from arrears.accounts.models import User
 from arrears.accounts.selectors import api_token_name
 
@@ -46,14 +47,17 @@ def request_origin(request: HttpRequest, *, user: User | None = None) -> Origin:
     """The actor (`user`, else the request's authenticated user) with the address and request id.
 
     An API call with a bearer token is named after the token ("token:<name>"): the token, not
-    the person, is who called.
+    the person, is who called. The API's authentication hands the name over; other requests
+    carrying a token (a page's form posted with one) look it up.
     """
     actor = user
     if actor is None and isinstance(getattr(request, "user", None), User) and request.user.is_authenticated:
         actor = request.user
     actor_name = actor.get_username() if actor is not None else ""
-    secret = _bearer_secret(request)
-    if secret is not None and (token := api_token_name(secret)) is not None:
+    token = request_token_name(request)
+    if token is None and (secret := _bearer_secret(request)) is not None:
+        token = api_token_name(secret)
+    if token is not None:
         actor_name = f"token:{token}"
     return Origin(
         actor=actor,

@@ -7,6 +7,7 @@ from django.http import HttpRequest
 from arrears.accounts.models import User
 from arrears.audit.models import AuditAction, AuditEntry
 from arrears.audit.origin import Origin, request_origin
+from arrears.core.services import row_insert
 
 # Set on a request whose view or receiver wrote its own, more specific entry, so that the
 # state-change middleware does not write a second, vaguer one for the same request.
@@ -31,7 +32,8 @@ def audit_record(
     """
     if action == AuditAction.READ_UNMASKED and not purpose.strip():
         raise ValueError("reading unmasked personal data requires a purpose")
-    return AuditEntry.objects.create(
+    # Every API write ends here: one direct INSERT, not the ORM's save().
+    entry = AuditEntry(
         actor=origin.actor,
         actor_name=origin.actor_name[:160],
         action=action,
@@ -45,6 +47,8 @@ def audit_record(
         path=path[:500],
         status_code=status_code,
     )
+    row_insert(entry)
+    return entry
 
 
 def audit_record_request(
