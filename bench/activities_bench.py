@@ -647,12 +647,11 @@ def verify(plan: Plan, since: dt.datetime) -> dict[str, Any]:
 # The parts of one request timed in the profile: (module, function, label). Wrapped in this
 # process only; the server runs the code as it is.
 SECTIONS = (
-    ("arrears.accounts.auth", "user_for_token", "bearer token → user"),
+    ("arrears.accounts.auth", "token_bearer", "bearer token → user and token name"),
     ("arrears.cases.api_work", "_workable_case", "case lookup in scope, and role"),
     ("arrears.cases.services", "activity_log", "activity_log, all of it"),
     ("arrears.compliance.services", "guard_check", "  guard_check (reads, rules, decision row)"),
-    ("arrears.cases.services", "_refresh_followup", "  follow-up due time and case update"),
-    ("arrears.cases.services", "_case_event", "  case event row"),
+    ("arrears.cases.services", "_activity_write", "  activity, case event, follow-up (case row)"),
     ("arrears.cases.api_work", "_activity_out", "response body (_activity_out)"),
     ("arrears.audit.middleware", "request_origin", "audit: who (request_origin)"),
     ("arrears.audit.middleware", "audit_record", "audit: the entry"),

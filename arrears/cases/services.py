@@ -14,12 +14,12 @@ bucket_group, bucket_rank (the bucket's min DPD), case_open_dpd, overdue_fen``.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import connection, transaction
-from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -405,29 +405,14 @@ def _aware(value: dt.datetime | None, field: str) -> dt.datetime:
 
 
 def _zone(case: Case) -> ZoneInfo:
+    return _zone_named(case.customer.time_zone)
+
+
+def _zone_named(name: str) -> ZoneInfo:
     try:
-        return ZoneInfo(case.customer.time_zone or DEFAULT_ZONE)
+        return ZoneInfo(name or DEFAULT_ZONE)
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo(DEFAULT_ZONE)
-
-
-def _refresh_followup(case: Case, last_activity_at: dt.datetime, *, balance_fen: int | None) -> None:
-    """Move the case's last activity and SLA due time forward (never back: a call logged
-    late for yesterday does not undo today's)."""
-    latest = max(filter(None, [case.last_activity_at, last_activity_at]))
-    case.last_activity_at = latest
-    case.followup_due_at = followup_due_at(
-        bucket_group=case.bucket_group,
-        balance_fen=balance_fen,
-        last_activity_at=latest,
-        opened_at=case.opened_at,
-        zone=_zone(case),
-    )
-    fields = ["last_activity_at", "followup_due_at"]
-    if case.status == CaseStatus.NEW:
-        case.status = CaseStatus.IN_PROGRESS
-        fields.append("status")
-    case.save(update_fields=fields)
 
 
 def _activity_checks(
@@ -508,7 +493,6 @@ def activity_log(
     started_at = _aware(started_at, "started_at")
     notes = (notes or "").strip()
     recording_ref = (recording_ref or "").strip()
-    code = ActionCode.objects.filter(code=(action_code or "").strip().upper(), active=True).first()
     code = _activity_checks(
         case=case,
         channel=channel,
@@ -517,7 +501,7 @@ def activity_log(
         started_at=started_at,
         connected=connected,
         right_party=right_party,
-        code=code,
+        code=_action_code_active((action_code or "").strip().upper()),
         notes=notes,
         recording_ref=recording_ref,
         duration_s=duration_s,
@@ -541,7 +525,8 @@ def activity_log(
         # judged one at a time, so two collectors (or a collector and a dialer) cannot both
         # pass a daily cap that has room for one more contact (H3, C2, C3, U1 count per case,
         # debtor and number). A denial commits its decision and event; nothing else is written.
-        list(Customer.objects.select_for_update().filter(pk=case.customer_id).values_list("pk", flat=True))
+        with connection.cursor() as cursor:
+            cursor.execute(_LOCK_DEBTOR_SQL, [case.customer_id])
         try:
             decision = guard_check(
                 case=case,
@@ -592,6 +577,55 @@ def activity_log(
     return activity
 
 
+def _action_code_active(code: str) -> ActionCode | None:
+    with connection.cursor() as cursor:
+        cursor.execute(_ACTION_CODE_SQL, [code])
+        row = cursor.fetchone()
+    return None if row is None else ActionCode.from_db(connection.alias, _ACTION_CODE_FIELDS, row)
+
+
+_ACTION_CODE_FIELDS = [field.attname for field in ActionCode._meta.concrete_fields]
+_ACTION_CODE_SQL = (
+    f"SELECT {', '.join(_ACTION_CODE_FIELDS)} FROM {ActionCode._meta.db_table} WHERE code = %s AND active"
+)
+_LOCK_DEBTOR_SQL = f"SELECT id FROM {Customer._meta.db_table} WHERE id = %s FOR UPDATE"
+
+# The writes of an allowed activity are written by hand: through the ORM (a locking read with
+# its joins, three save()s) they cost more Python than the rest of the request together. One
+# statement locks the case row and reads what its follow-up time depends on (bucket, opening,
+# last activity, the debtor's zone, the balance the end-of-day batch computed), inserts the
+# activity and inserts its case event; the follow-up time is computed from the locked row
+# (`compliance.sla.followup_due_at`) and written by a second statement.
+_ACTIVITY_WRITE_SQL = f"""
+WITH locked AS (
+    SELECT c.id, c.customer_id, c.status, c.bucket_group, c.opened_at, c.last_activity_at, cu.time_zone,
+           (SELECT s.outstanding_fen FROM {AccountState._meta.db_table} s WHERE s.account_id = c.account_id)
+               AS balance_fen
+      FROM {Case._meta.db_table} c JOIN {Customer._meta.db_table} cu ON cu.id = c.customer_id
+     WHERE c.id = %(case)s
+       FOR UPDATE OF c
+), activity AS (
+    INSERT INTO {Activity._meta.db_table} (case_id, customer_id, contact_point_id, channel, direction, started_at,
+                                connected, right_party, action_code_id, notes, recording_ref, duration_s,
+                                actor_id, decision_id, created_at)
+    SELECT id, customer_id, %(point)s, %(channel)s, %(direction)s, %(started_at)s, %(connected)s, %(right_party)s,
+           %(code)s, %(notes)s, %(recording_ref)s, %(duration_s)s, %(actor)s, %(decision)s, %(created_at)s
+      FROM locked
+ RETURNING id
+), event AS (
+    INSERT INTO {CaseEvent._meta.db_table} (case_id, kind, actor_id, from_value, to_value, data, created_at)
+    SELECT %(case)s, %(event_kind)s, %(actor)s, '', %(event_to)s,
+           %(event_data)s::jsonb || jsonb_build_object('activity_id', a.id), %(created_at)s
+      FROM activity a
+)
+SELECT a.id, l.customer_id, l.status, l.bucket_group, l.opened_at, l.last_activity_at, l.time_zone, l.balance_fen
+  FROM locked l, activity a
+"""
+_CASE_FOLLOWUP_SQL = (
+    f"UPDATE {Case._meta.db_table} SET status = %s, last_activity_at = %s, followup_due_at = %s WHERE id = %s"
+)
+
+
 def _activity_write(
     *,
     case: Case,
@@ -613,21 +647,67 @@ def _activity_write(
     now: dt.datetime,
 ) -> Activity:
     """The writes of an allowed activity, inside `activity_log`'s transaction."""
-    # One statement: the case row locked, with the customer (zone, protection) and the
-    # balance the follow-up interval depends on (small balances are followed up less).
-    locked = (
-        Case.objects.select_for_update(of=("self",))
-        .select_related("customer")
-        .annotate(
-            balance_fen=Subquery(
-                AccountState.objects.filter(account_id=OuterRef("account_id")).values("outstanding_fen")[:1]
-            )
+    actor_row = actor if getattr(actor, "pk", None) else None
+    created_at = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _ACTIVITY_WRITE_SQL,
+            {
+                "case": case.pk,
+                "point": contact_point.pk,
+                "channel": channel,
+                "direction": direction,
+                "started_at": started_at,
+                "connected": connected,
+                "right_party": right_party,
+                "code": code.code,
+                "notes": notes,
+                "recording_ref": recording_ref,
+                "duration_s": duration_s,
+                "actor": actor_row.pk if actor_row is not None else None,
+                "decision": decision.pk if decision is not None else None,
+                "created_at": created_at,
+                "event_kind": CaseEventKind.ACTIVITY,
+                "event_to": code.code[:100],
+                "event_data": json.dumps(
+                    {
+                        "channel": channel,
+                        "direction": direction,
+                        "connected": connected,
+                        "right_party": right_party,
+                    }
+                ),
+            },
         )
-        .get(pk=case.pk)
-    )
-    activity = Activity.objects.create(
-        case=locked,
-        customer_id=locked.customer_id,
+        row = cursor.fetchone()
+        if row is None:
+            raise Case.DoesNotExist(f"case {case.pk} is gone")
+        (
+            activity_id,
+            customer_id,
+            status,
+            bucket_group,
+            opened_at,
+            last_activity_at,
+            time_zone,
+            balance_fen,
+        ) = row
+        # Move the last activity and the SLA due time forward (never back: a call logged late
+        # for yesterday does not undo today's); the first activity puts a new case in progress.
+        latest = max(filter(None, [last_activity_at, started_at]))
+        due = followup_due_at(
+            bucket_group=bucket_group,
+            balance_fen=balance_fen,
+            last_activity_at=latest,
+            opened_at=opened_at,
+            zone=_zone_named(time_zone),
+        )
+        status = CaseStatus.IN_PROGRESS if status == CaseStatus.NEW else status
+        cursor.execute(_CASE_FOLLOWUP_SQL, [status, latest, due, case.pk])
+    activity = Activity(
+        pk=activity_id,
+        case=case,
+        customer_id=customer_id,
         contact_point=contact_point,
         channel=channel,
         direction=direction,
@@ -638,21 +718,19 @@ def _activity_write(
         notes=notes,
         recording_ref=recording_ref,
         duration_s=duration_s,
-        actor=actor if getattr(actor, "pk", None) else None,
+        actor=actor_row,
         decision=decision,
+        created_at=created_at,
     )
-    _case_event(
-        locked,
-        CaseEventKind.ACTIVITY,
-        actor,
-        to_value=code.code,
-        activity_id=activity.pk,
-        channel=channel,
-        direction=direction,
-        connected=connected,
-        right_party=right_party,
-    )
-    _refresh_followup(locked, started_at, balance_fen=getattr(locked, "balance_fen", None))
+    activity._state.adding = False
+    activity._state.db = connection.alias
+    # The caller's instance follows what was written, no re-read.
+    case.status, case.last_activity_at, case.followup_due_at = status, latest, due
+    if not _code_has_effects(code, callback_at):
+        return activity
+    # What some codes do besides (a promise, a wrong number, a hold, protection, a callback)
+    # reads the case as locked, with its customer.
+    locked = Case.objects.select_related("customer").get(pk=case.pk)
     if code.category == ActionCodeCategory.PROMISE:
         assert promise_amount_fen is not None and promise_due_at is not None
         promise_make(
@@ -671,10 +749,18 @@ def _activity_write(
         customer_update(customer=locked.customer, actor=actor, protected_reason=ProtectedReason.HARDSHIP)
     if callback_at is not None:
         task_create(case=locked, actor=actor, kind=TaskKind.CALLBACK, due_at=callback_at, note=notes[:500])
-    # The caller's instance follows what was written (hold_place keeps `locked.status`), no re-read.
-    for field in ("status", "last_activity_at", "followup_due_at"):
-        setattr(case, field, getattr(locked, field))
+    # hold_place keeps `locked.status`.
+    case.status = locked.status
     return activity
+
+
+def _code_has_effects(code: ActionCode, callback_at: dt.datetime | None) -> bool:
+    return (
+        code.category == ActionCodeCategory.PROMISE
+        or code.code in ("WN", "HARDSHIP")
+        or code.code in CODE_HOLDS
+        or callback_at is not None
+    )
 
 
 def _promise_checks(
