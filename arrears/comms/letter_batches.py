@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from arrears.comms import rendering
 from arrears.comms.letters import (
+    LETTER_LABELS,
     LetterContent,
     LetterFont,
     font_missing_characters,
@@ -59,7 +60,7 @@ logger = logging.getLogger(__name__)
 LETTER_RECIPIENT_ROLES = frozenset({OwnerRole.SELF, OwnerRole.GUARANTOR})
 # The name of the print-queue gateway (arrears.comms.gateways.letter.PrintQueueGateway).
 PRINT_GATEWAY = "print"
-DEFAULT_TITLE = "催收通知函"
+# The print room's columns: Chinese whatever the letters' language.
 CSV_HEADERS = ("编号", "收件人", "邮编", "地址", "消息编号")
 
 
@@ -124,22 +125,25 @@ def recipient_name(message: Message) -> str:
     point = message.contact_point
     if point.owner_role == OwnerRole.SELF:
         return point.owner_name or message.customer.name
-    return point.owner_name or "担保人"
+    return point.owner_name or LETTER_LABELS[message.language].guarantor
 
 
 def letter_content(message: Message, *, today: dt.date) -> LetterContent:
-    """What is printed for one outbox letter: its rendered title and body, masked numbers."""
+    """What is printed for one outbox letter: its rendered title and body, masked numbers,
+    and the fixed texts in the message's (the template's) language."""
     variables = message.variables or {}
+    labels = LETTER_LABELS[message.language]
     return LetterContent(
         recipient_name=recipient_name(message),
         address=message.contact_point.value,
         creditor_name=str(variables.get("creditor_name") or message.account.creditor.name),
         date=today,
-        title=message.subject or DEFAULT_TITLE,
+        title=message.subject or labels.default_title,
         body=message.body,
         reference=letter_reference(message.pk),
         account_last4=rendering.last4(message.account.account_no),
         hotline=str(variables.get("hotline") or settings.ARREARS_HOTLINE),
+        language=message.language,
     )
 
 
@@ -180,6 +184,10 @@ def _printable(
         if not message.body.strip():
             skipped.append(_Skipped(message.pk, "empty_body"))
             continue
+        if message.language not in LETTER_LABELS:
+            # No fixed texts in that language: it waits rather than print Chinese labels.
+            skipped.append(_Skipped(message.pk, "unsupported_language:" + message.language))
+            continue
         content = letter_content(message, today=today)
         missing = font_missing_characters(font, content.texts())
         if missing:
@@ -203,7 +211,8 @@ def letter_batch_print(
 
     Safe to run concurrently and to re-run: a letter is locked while it is printed and is
     in one batch only. Letters that cannot be printed (an empty text, a character the font
-    lacks) stay waiting and are named in the batch event and the log.
+    lacks, a language without letter labels) stay waiting and are named in the batch event
+    and the log.
     """
     now = now or timezone.now()
     today = timezone.localtime(now).date()

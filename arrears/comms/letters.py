@@ -2,7 +2,7 @@
 
 `letters_pdf` lays out each letter itself — a header with the creditor, the address block
 where a window envelope (DL, ISO 269 / DIN 676 position) shows it, the reference block,
-the title, the body and the closing, and a "第 n 页 / 共 m 页" footer — and writes it with
+the title, the body and the closing, and a page footer ("第 n 页 / 共 m 页") — and writes it with
 fpdf2. Chinese lines are broken between any two characters, Latin words and numbers stay
 whole, and the punctuation rules of Chinese typesetting (GB/T 15834) hold: no line starts
 with a closing mark such as ，。、）」 and none ends with an opening mark such as （「“ —
@@ -16,6 +16,13 @@ as a CID-keyed CFF font with its own CMap, which several text extractors and pri
 RIPs read badly. So each PDF gets a subset of the face with just the characters its
 letters use, converted to TrueType outlines with fontTools (about half a second), and that
 is embedded as an ordinary Identity-H TrueType font: text extracts and prints everywhere.
+
+Language. A letter speaks the debtor's language, the language of its template
+(`Message.language`), whatever the language of the person who prints it: its fixed texts —
+the addressee line, the reference block, the closing, the footer, the default title — come
+from `LETTER_LABELS`, a small table keyed by language, not from gettext. Chinese (zh-hans) is
+the default; an English letter prints English labels, an English date and block paragraphs
+(no first-line indent). One batch may mix both: Noto CJK has the Latin glyphs too.
 
 Masking (H10): the reference block shows the account's last 4 characters only, and as a
 last safeguard every run of 12 or more digits in any text of the letter (a card, account
@@ -63,6 +70,89 @@ class LetterFontError(RuntimeError):
     """No usable CJK font, or a letter uses characters the font does not have."""
 
 
+# --- the fixed texts, per language ----------------------------------------------------------
+
+# The values of comms.models.Language (this module does not import models).
+ZH_HANS = "zh-hans"
+EN = "en"
+DEFAULT_LANGUAGE = ZH_HANS
+
+_MONTHS_EN = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LetterLabels:
+    """What the layout prints around a letter's own text, in one language."""
+
+    addressee: str  # the bold line under the address: {name}
+    date: str  # {year} {month} {day} {month_name}
+    date_label: str
+    reference_label: str
+    account_last4_label: str
+    hotline_label: str
+    field: str  # a line of the reference block: {label} {value}
+    hotline_sentence: str  # the closing's first line: {hotline}
+    reference: str  # in the header and the footer: {reference}
+    page: str  # the footer: {number} {total}
+    default_title: str  # when the template has no subject
+    batch_title: str  # the PDF's title when it holds several letters
+    guarantor: str  # the addressee when a guarantor's address has no name
+    pdf_language: str  # the PDF's /Lang
+    indent_em: float  # first-line indent of the body's paragraphs
+
+
+LETTER_LABELS: dict[str, LetterLabels] = {
+    ZH_HANS: LetterLabels(
+        addressee="{name}  收",
+        date="{year}年{month}月{day}日",
+        date_label="日期",
+        reference_label="编号",
+        account_last4_label="账户尾号",
+        hotline_label="客服热线",
+        field="{label}：{value}",
+        hotline_sentence="如有疑问，请致电客服热线 {hotline}。",
+        reference="编号 {reference}",
+        page="第 {number} 页 / 共 {total} 页",
+        default_title="催收通知函",
+        batch_title="催收信函",
+        guarantor="担保人",
+        pdf_language="zh-CN",
+        indent_em=2.0,
+    ),
+    # Block style, as English business letters are set: no indent, a blank line between paragraphs.
+    EN: LetterLabels(
+        addressee="To: {name}",
+        date="{day} {month_name} {year}",
+        date_label="Date",
+        reference_label="Reference",
+        account_last4_label="Account ending",
+        hotline_label="Hotline",
+        field="{label}: {value}",
+        hotline_sentence="If you have any questions, please call our hotline {hotline}.",
+        reference="Reference {reference}",
+        page="Page {number} of {total}",
+        default_title="Notice of overdue payment",
+        batch_title="Collection letters",
+        guarantor="Guarantor",
+        pdf_language="en",
+        indent_em=0.0,
+    ),
+}
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class LetterContent:
     """Everything printed on one letter; numbers are already masked (`account_last4`)."""
@@ -81,10 +171,18 @@ class LetterContent:
     # The last 4 characters of the account number, never more (H10).
     account_last4: str
     hotline: str
+    # The debtor's language (the template's): it chooses the fixed texts (LETTER_LABELS).
+    language: str = DEFAULT_LANGUAGE
 
     def __post_init__(self) -> None:
         if len(self.account_last4) > 4:
             raise ValueError("account_last4 must hold at most the last 4 characters (H10)")
+        if self.language not in LETTER_LABELS:
+            raise ValueError(f"no letter labels for language {self.language!r}")
+
+    @property
+    def labels(self) -> LetterLabels:
+        return LETTER_LABELS[self.language]
 
     def texts(self) -> tuple[str, ...]:
         return (
@@ -408,7 +506,7 @@ class _Line:
     gap_after: float = 0.0
 
 
-def _paragraph_lines(pdf: FPDF, body: str) -> list[_Line]:
+def _paragraph_lines(pdf: FPDF, body: str, *, indent_em: float = 2.0) -> list[_Line]:
     em = BODY_SIZE * PT
     lines: list[_Line] = []
     text = body.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
@@ -419,7 +517,7 @@ def _paragraph_lines(pdf: FPDF, body: str) -> list[_Line]:
                 lines[-1] = dataclasses.replace(lines[-1], gap_after=lines[-1].gap_after + BODY_LEADING / 2)
             continue
         salutation = index == 0 and paragraph.endswith((":", "："))
-        indent = 0.0 if salutation or paragraph.startswith("\u3000") else 2 * em
+        indent = 0.0 if salutation or paragraph.startswith("\u3000") else indent_em * em
         broken = break_lines(paragraph, TEXT_WIDTH, pdf.get_string_width, first_indent=indent)
         for number, text in enumerate(broken):
             last = number == len(broken) - 1
@@ -475,10 +573,13 @@ def letters_pdf(letters: Sequence[LetterContent], *, font: LetterFont | None = N
             f"set {FONT_SETTING} to a font that has them"
         )
 
+    # A mixed batch is described in the default language.
+    languages = {letter.language for letter in masked}
+    labels = LETTER_LABELS[languages.pop() if len(languages) == 1 else DEFAULT_LANGUAGE]
     pdf = _LetterPDF()
-    pdf.set_title("催收信函" if len(masked) > 1 else masked[0].title)
+    pdf.set_title(labels.batch_title if len(masked) > 1 else masked[0].title)
     pdf.set_creator("Arrears")
-    pdf.set_lang("zh-CN")
+    pdf.set_lang(labels.pdf_language)
     with tempfile.TemporaryDirectory(prefix="arrears-letter-font-") as folder:
         regular_file = Path(folder) / "letter-regular.ttf"
         bold_file = Path(folder) / "letter-bold.ttf"
@@ -502,29 +603,69 @@ def _masked(letter: LetterContent) -> LetterContent:
 
 
 def _regular_texts(letter: LetterContent) -> tuple[str, ...]:
+    """Every text set in the regular face: the letter's own and the fixed ones, formatted as
+    they are drawn (the page line with every digit, as the page count is not known yet)."""
     return (
         *letter.texts(),
-        _date_text(letter.date),
-        "收第页共编号日期账户尾号客服热线此致敬礼如有疑问请致电",
-        "0123456789/·：:- ",
+        *_reference_fields(letter),
+        _hotline_sentence(letter),
+        _reference_line(letter),
+        _page_line(letter, "0123456789", ""),
+        _date_text(letter),
+        "0123456789",
     )
 
 
 def _bold_texts(letter: LetterContent) -> str:
-    return letter.creditor_name + letter.title + letter.recipient_name + "收"
+    return letter.creditor_name + letter.title + _addressee_line(letter)
 
 
 def _charset(text: str) -> str:
     return "".join(sorted({ch for ch in text if _inked(ch)} | {" ", "\u3000"}))
 
 
-def _date_text(day: dt.date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
+# The fixed texts, drawn and subset from these same functions.
+
+
+def _date_text(letter: LetterContent) -> str:
+    day = letter.date
+    return letter.labels.date.format(
+        year=day.year, month=day.month, day=day.day, month_name=_MONTHS_EN[day.month - 1]
+    )
+
+
+def _addressee_line(letter: LetterContent) -> str:
+    return letter.labels.addressee.format(name=letter.recipient_name)
+
+
+def _reference_fields(letter: LetterContent) -> tuple[str, ...]:
+    labels = letter.labels
+    return tuple(
+        labels.field.format(label=label, value=value)
+        for label, value in (
+            (labels.date_label, _date_text(letter)),
+            (labels.reference_label, letter.reference),
+            (labels.account_last4_label, letter.account_last4),
+            (labels.hotline_label, letter.hotline),
+        )
+    )
+
+
+def _hotline_sentence(letter: LetterContent) -> str:
+    return letter.labels.hotline_sentence.format(hotline=letter.hotline)
+
+
+def _reference_line(letter: LetterContent) -> str:
+    return letter.labels.reference.format(reference=letter.reference)
+
+
+def _page_line(letter: LetterContent, number: int | str, total: int | str) -> str:
+    return letter.labels.page.format(number=number, total=total)
 
 
 def _draw_letter(pdf: FPDF, letter: LetterContent) -> None:
     pdf.set_font("letter", "", BODY_SIZE)
-    body_lines = _paragraph_lines(pdf, letter.body)
+    body_lines = _paragraph_lines(pdf, letter.body, indent_em=letter.labels.indent_em)
     pages = _paginate(body_lines)
     closing_on_new_page = not _closing_fits(pages[-1], first_page=len(pages) == 1)
     total = len(pages) + (1 if closing_on_new_page else 0)
@@ -552,7 +693,7 @@ def _draw_header(pdf: FPDF, letter: LetterContent) -> None:
     pdf.set_font("letter", "B", 14)
     pdf.text(MARGIN_LEFT, 20.0, letter.creditor_name)
     pdf.set_font("letter", "", 8.5)
-    reference = f"编号 {letter.reference}"
+    reference = _reference_line(letter)
     pdf.text(PAGE_WIDTH - MARGIN_RIGHT - pdf.get_string_width(reference), 20.0, reference)
     pdf.set_draw_color(0, 0, 0)
     pdf.set_line_width(0.4)
@@ -582,20 +723,15 @@ def _draw_address(pdf: FPDF, letter: LetterContent) -> None:
         y += leading
     y += 3.0
     pdf.set_font("letter", "B", 13)
-    pdf.text(x, y, f"{letter.recipient_name}  收")
+    pdf.text(x, y, _addressee_line(letter))
 
 
 def _draw_reference_block(pdf: FPDF, letter: LetterContent) -> None:
     x = 125.0
     y = WINDOW_Y + 6.0
     pdf.set_font("letter", "", 9.5)
-    for label, value in (
-        ("日期", _date_text(letter.date)),
-        ("编号", letter.reference),
-        ("账户尾号", letter.account_last4),
-        ("客服热线", letter.hotline),
-    ):
-        pdf.text(x, y, f"{label}：{value}")
+    for line in _reference_fields(letter):
+        pdf.text(x, y, line)
         y += 5.5
 
 
@@ -622,12 +758,12 @@ def _draw_body(pdf: FPDF, page: list[tuple[float, _Line]]) -> None:
 
 def _draw_closing(pdf: FPDF, letter: LetterContent, y: float) -> None:
     pdf.set_font("letter", "", BODY_SIZE)
-    hotline = f"如有疑问，请致电客服热线 {letter.hotline}。"
-    pdf.text(MARGIN_LEFT + 2 * BODY_SIZE * PT, y, hotline)
+    indent = letter.labels.indent_em * BODY_SIZE * PT
+    pdf.text(MARGIN_LEFT + indent, y, _hotline_sentence(letter))
     right = PAGE_WIDTH - MARGIN_RIGHT
     y += BODY_LEADING * 1.5
     pdf.text(right - pdf.get_string_width(letter.creditor_name), y, letter.creditor_name)
-    date = _date_text(letter.date)
+    date = _date_text(letter)
     pdf.text(right - pdf.get_string_width(date), y + BODY_LEADING, date)
 
 
@@ -636,6 +772,6 @@ def _draw_footer(pdf: FPDF, letter: LetterContent, number: int, total: int) -> N
     pdf.set_draw_color(160, 160, 160)
     pdf.set_line_width(0.2)
     pdf.line(MARGIN_LEFT, FOOTER_Y - 5.0, PAGE_WIDTH - MARGIN_RIGHT, FOOTER_Y - 5.0)
-    page_text = f"第 {number} 页 / 共 {total} 页"
+    page_text = _page_line(letter, number, total)
     pdf.text((PAGE_WIDTH - pdf.get_string_width(page_text)) / 2, FOOTER_Y, page_text)
-    pdf.text(MARGIN_LEFT, FOOTER_Y, f"编号 {letter.reference}")
+    pdf.text(MARGIN_LEFT, FOOTER_Y, _reference_line(letter))

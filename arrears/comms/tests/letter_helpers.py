@@ -39,6 +39,7 @@ def sent_letter(
     gateway: str = "print",
     body: str | None = None,
     subject: str = "逾期还款提醒函",
+    language: str = "zh-hans",
 ) -> Message:
     point = point or address_point(case)
     account_no = case.account.account_no
@@ -51,6 +52,7 @@ def sent_letter(
         contact_point=point,
         channel=channel,
         template_class=TemplateClass.COLLECTION,
+        language=language,
         source=MessageSource.MANUAL,
         subject=subject,
         body=text,

@@ -221,6 +221,69 @@ def test_a_letter_the_font_cannot_print_waits_and_is_named(book: Any, letters_di
     assert letters_waiting_count() == 1
 
 
+EN_BODY = (
+    "Dear customer,\n\nYour account ending ${last4} is 15 days past due. Please pay as soon as possible."
+)
+
+
+def test_a_mixed_batch_prints_each_letter_in_its_message_language(book: Any, letters_dir: Path) -> None:
+    """Chinese and English letters in one batch: each gets the fixed texts of its language,
+    and a letter without a subject the default title of its language."""
+    guarantor = address_point(
+        book.case_bob, owner_role="guarantor", value="上海市浦东新区世纪大道100号 200120"
+    )
+    chinese = sent_letter(book.case_alice, subject="")
+    english = sent_letter(book.case_bob, point=guarantor, subject="", body=EN_BODY, language="en")
+    titled = sent_letter(book.case_unassigned, subject="Final reminder", body=EN_BODY, language="en")
+
+    batch = letter_batch_print(actor=book.sam, now=NOW)
+
+    assert batch is not None and batch.letters == 3
+    pages = _pdf_pages(batch, letters_dir)
+    assert len(pages) == 3
+    assert "催收通知函" in pages[0]
+    assert f"{book.case_alice.customer.name}  收" in pages[0]
+    assert f"编号：{letter_reference(chinese.pk)}" in pages[0]
+    assert "日期：2026年11月23日" in pages[0]
+    assert "第 1 页 / 共 1 页" in pages[0]
+    assert "Page" not in pages[0] and "Notice" not in pages[0]
+    for page, message, title, name in (
+        (pages[1], english, "Notice of overdue payment", "Guarantor"),
+        (pages[2], titled, "Final reminder", "张三"),
+    ):
+        assert title in page
+        assert f"To: {name}" in page
+        assert f"Reference: {letter_reference(message.pk)}" in page
+        assert "Date: 23 November 2026" in page
+        assert "Account ending: " in page
+        assert "If you have any questions, please call our hotline 400-000-0000." in page
+        assert "Page 1 of 1" in page
+        assert f"Reference {letter_reference(message.pk)}" in page
+        for label in ("收", "编号", "日期", "账户尾号", "客服热线", "第 1 页", "如有疑问", "催收通知函"):
+            assert label not in page
+    # The mailing list is the print room's: Chinese headers whatever the letters' language.
+    rows = _csv_rows(batch, letters_dir)
+    assert rows[0] == ["编号", "收件人", "邮编", "地址", "消息编号"]
+    assert [row[1] for row in rows[1:]] == ["张三", "Guarantor", "张三"]
+
+
+def test_a_letter_in_a_language_without_labels_waits_and_is_named(book: Any, letters_dir: Path) -> None:
+    point = address_point(book.case_alice)
+    good = sent_letter(book.case_alice, point=point)
+    odd = sent_letter(book.case_alice, point=point, body=EN_BODY, language="fr")
+
+    batch = letter_batch_print(actor=book.sam, now=NOW)
+
+    assert batch is not None
+    assert list(Message.objects.filter(letter_batch=batch).values_list("pk", flat=True)) == [good.pk]
+    event = Event.objects.get(kind="comms.letter_batch_printed")
+    assert event.data["skipped"] == [{"message_id": odd.pk, "reason": "unsupported_language:fr"}]
+    odd.refresh_from_db()
+    assert odd.letter_batch_id is None
+    assert not MessageEvent.objects.filter(message=odd).exists()
+    assert letters_waiting_count() == 1
+
+
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_printers_never_share_a_letter(
     book: Any, letters_dir: Path, monkeypatch: pytest.MonkeyPatch

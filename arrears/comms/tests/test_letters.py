@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import io
+import unicodedata
 from pathlib import Path
 
 import pypdf
@@ -166,6 +167,214 @@ def test_page_one_renders_the_chinese_glyphs(pdf_bytes: bytes, tmp_path: Path) -
         assert dark > 500
     finally:
         document.close()
+
+
+# --- the letter's language -----------------------------------------------------------------
+
+EN_BODY = (
+    "Dear Mr Zhang,\n\n"
+    "As of 24 November 2026, your cash loan account with Demo Bank (ending 7890) is 15 days past "
+    "due, with 1,234.56 yuan overdue. Please pay the overdue amount within 7 working days of "
+    "receiving this letter, through our branches or online banking.\n\n"
+    "If you have already paid, please disregard this letter."
+)
+CHINESE_LABELS = ("收", "日期", "编号", "账户尾号", "客服热线", "年", "月", "页", "如有疑问", "催收")
+
+
+def _english_letter(**changes: object) -> LetterContent:
+    english = {
+        "creditor_name": "Demo Bank",
+        "date": dt.date(2026, 11, 24),
+        "title": "Notice of overdue payment",
+        "body": EN_BODY,
+        "reference": "XH00000125",
+        "language": "en",
+    }
+    return _letter(**(english | changes))
+
+
+@pytest.fixture(scope="module")
+def mixed_pdf() -> bytes:
+    """A batch of three: Chinese, English, Chinese."""
+    return letters_pdf(
+        [_letter(), _english_letter(), _letter(recipient_name="李娜", reference="XH00000126")],
+        font=letter_font(""),
+    )
+
+
+def _cjk(text: str) -> set[str]:
+    return {ch for ch in text if unicodedata.east_asian_width(ch) in ("W", "F")}
+
+
+def test_an_english_letter_prints_english_labels_and_no_chinese_ones() -> None:
+    data = letters_pdf([_english_letter()], font=letter_font(""))
+    [page] = _page_texts(data)
+    for line in (
+        "To: 张伟",
+        "Date: 24 November 2026",
+        "Reference: XH00000125",
+        "Account ending: 7890",
+        "Hotline: 400-000-0000",
+        "Notice of overdue payment",
+        "If you have any questions, please call our hotline 400-000-0000.\nDemo Bank\n24 November 2026",
+        "Page 1 of 1",
+        "Reference XH00000125",
+    ):
+        assert line in page
+    assert page.startswith("Demo Bank Reference XH00000125\n")  # the header
+    assert page.endswith("Page 1 of 1Reference XH00000125")  # the footer
+    assert "Dear Mr Zhang," in page
+    for label in CHINESE_LABELS:
+        assert label not in page
+    # The only Chinese left is the debtor's name and address, as on file.
+    assert _cjk(page) <= set("张伟北京市朝阳区建国路号现代城座室")
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    assert reader.metadata is not None and reader.metadata.title == "Notice of overdue payment"
+    assert reader.trailer["/Root"]["/Lang"] == "en"
+
+
+def test_english_dates_and_page_lines() -> None:
+    letter = _english_letter(date=dt.date(2027, 3, 5))
+    assert letters_module._date_text(letter) == "5 March 2027"
+    assert letters_module._page_line(letter, 2, 3) == "Page 2 of 3"
+    assert letters_module._date_text(_letter(date=dt.date(2027, 3, 5))) == "2027年3月5日"
+
+
+def _left_of(data: bytes, phrase: str) -> float:
+    """Where `phrase` starts on page 1, in mm from the page's left edge."""
+    document = pdfium.PdfDocument(data)
+    try:
+        textpage = document[0].get_textpage()
+        left, _, _, _ = textpage.get_charbox(textpage.get_text_range().index(phrase))
+        return left * letters_module.PT
+    finally:
+        document.close()
+
+
+def test_english_paragraphs_are_block_style_and_chinese_ones_indented(mixed_pdf: bytes) -> None:
+    margin, em = letters_module.MARGIN_LEFT, letters_module.BODY_SIZE * letters_module.PT
+    english = letters_pdf([_english_letter()], font=letter_font(""))
+    for phrase in ("Dear Mr Zhang", "As of 24", "If you have already", "If you have any"):
+        assert _left_of(english, phrase) == pytest.approx(margin, abs=0.6)
+    chinese = letters_pdf([_letter()], font=letter_font(""))
+    assert _left_of(chinese, "尊敬的") == pytest.approx(margin, abs=0.6)  # the salutation
+    for phrase in ("您好", "如有疑问"):
+        assert _left_of(chinese, phrase) == pytest.approx(margin + 2 * em, abs=0.6)
+
+
+def test_a_mixed_batch_prints_each_letter_in_its_own_language(mixed_pdf: bytes) -> None:
+    texts = _page_texts(mixed_pdf)
+    assert len(texts) == 3
+    for page, reference in ((texts[0], "XH00000123"), (texts[2], "XH00000126")):
+        assert f"编号：{reference}" in page
+        assert "日期：2026年11月23日" in page
+        assert "账户尾号：7890" in page
+        assert "客服热线：400-000-0000" in page
+        assert "如有疑问，请致电客服热线 400-000-0000。" in page
+        assert "第 1 页 / 共 1 页" in page
+        assert f"编号 {reference}" in page
+        assert "Page" not in page and "Reference" not in page and "Hotline" not in page
+    assert "张伟  收" in texts[0] and "李娜  收" in texts[2]
+    english = texts[1]
+    assert "To: 张伟" in english
+    assert "Date: 24 November 2026" in english
+    assert "Page 1 of 1" in english
+    for label in CHINESE_LABELS:
+        assert label not in english
+    # A mixed batch is described in the default language.
+    reader = pypdf.PdfReader(io.BytesIO(mixed_pdf))
+    assert reader.metadata is not None and reader.metadata.title == "催收信函"
+    assert reader.trailer["/Root"]["/Lang"] == "zh-CN"
+
+
+def _embedded_characters(data: bytes) -> dict[str, set[str]]:
+    """The characters each embedded subset (by style) has a glyph for."""
+    from fontTools.ttLib import TTFont
+
+    fonts = pypdf.PdfReader(io.BytesIO(data)).pages[0]["/Resources"]["/Font"]
+    found: dict[str, set[str]] = {}
+    for reference in fonts.values():
+        font = reference.get_object()
+        descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()
+        program = TTFont(io.BytesIO(descriptor["/FontFile2"].get_object().get_data()))
+        style = "bold" if "Bold" in str(font["/BaseFont"]) else "regular"
+        found[style] = {chr(code) for code in program.getBestCmap()}
+    return found
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_the_font_check_and_the_subset_cover_every_fixed_text(language: str) -> None:
+    """The glyph check and the subset are built from the same texts as those drawn: every
+    character of the fixed texts is in the font, and every printed character in the subset."""
+    letter = letters_module._masked(_letter(language=language))
+    font = letter_font("")
+    fixed = (
+        letters_module._addressee_line(letter),
+        *letters_module._reference_fields(letter),
+        letters_module._hotline_sentence(letter),
+        letters_module._reference_line(letter),
+        letters_module._page_line(letter, 12, 34),
+        letters_module._date_text(letter),
+    )
+    assert font_missing_characters(font, fixed) == []
+    regular = "".join(letters_module._regular_texts(letter))
+    assert all(ch in regular for text in fixed if text != fixed[0] for ch in text)
+    assert all(ch in letters_module._bold_texts(letter) for ch in fixed[0])
+
+
+def test_every_printed_character_of_a_mixed_batch_is_in_the_embedded_subset(mixed_pdf: bytes) -> None:
+    subsets = _embedded_characters(mixed_pdf)
+    printed = {ch for text in _page_texts(mixed_pdf) for ch in text if letters_module._inked(ch)}
+    assert printed <= subsets["regular"] | subsets["bold"]
+    assert (
+        set("Page of Reference Date Account ending Hotline November".replace(" ", "")) <= subsets["regular"]
+    )
+    assert set("To:") <= subsets["bold"]
+    assert set("第页共编号日期账户尾号客服热线如有疑问请致电年月日") <= subsets["regular"]
+
+
+def test_an_english_page_renders_its_latin_glyphs(tmp_path: Path) -> None:
+    """As for Chinese: render the English page to PNG and look at the label and the date in
+    the reference block — every letter has ink and different letters differ (a missing glyph
+    would print the same empty box for each)."""
+    scale = 4.0
+    document = pdfium.PdfDocument(letters_pdf([_english_letter()], font=letter_font("")))
+    try:
+        page = document[0]
+        image = page.render(scale=scale).to_pil()
+        image.save(tmp_path / "letter-en-page-1.png")
+        assert (tmp_path / "letter-en-page-1.png").stat().st_size > 10_000
+        height = page.get_height()
+        textpage = page.get_textpage()
+        text = textpage.get_text_range()
+        for phrase in ("Account ending", "24 November 2026", "Page 1 of 1"):
+            start = text.index(phrase)
+            glyphs: dict[str, set[bytes]] = {}
+            for index in range(start, start + len(phrase)):
+                if text[index] == " ":
+                    continue
+                left, bottom, right, top = textpage.get_charbox(index)
+                box = (left * scale, (height - top) * scale, right * scale, (height - bottom) * scale)
+                assert box[2] - box[0] > 2 and box[3] - box[1] > 2
+                dark, pixels = _ink(image, box)
+                assert dark > 0, f"no ink for {text[index]!r} in {phrase!r}"
+                glyphs.setdefault(text[index], set()).add(pixels)
+            # No two different characters drew the same pixels.
+            drawn = [pixels for each in glyphs.values() for pixels in each]
+            assert len(set(drawn)) == len(drawn)
+    finally:
+        document.close()
+
+
+def test_a_language_without_labels_is_refused() -> None:
+    with pytest.raises(ValueError, match="'fr'"):
+        _letter(language="fr")
+
+
+def test_the_labels_cover_every_template_language() -> None:
+    from arrears.comms.models import Language
+
+    assert set(letters_module.LETTER_LABELS) == set(Language.values)
 
 
 def test_a_character_the_font_lacks_is_refused_not_printed_as_a_box() -> None:
