@@ -153,6 +153,10 @@ def _option(args: list[str], name: str, default: str | None = None) -> str | Non
     return default
 
 
+def _exit_through_finally(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def _serve(args: list[str]) -> int:
     if "-h" in args or "--help" in args:
         print(
@@ -160,6 +164,11 @@ def _serve(args: list[str]) -> int:
             " with gunicorn, and a background worker unless --no-worker."
         )
         return 0
+    # SIGTERM (`kill`, a service manager) and SIGHUP (the terminal closed) must end serving
+    # through the `finally` below, which stops gunicorn and the worker: Python's default for
+    # them exits at once and leaves both running, still holding the port.
+    for stop in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop, _exit_through_finally)
     port = int(_option(args, "--port", os.environ.get("ARREARS_PORT", "8000")) or "8000")
     _django_setup()  # starts the embedded database if needed, before workers fork
     worker = (

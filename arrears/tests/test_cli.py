@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -142,3 +147,54 @@ def test_import_of_a_broken_file_fails_loudly(tmp_path: Path) -> None:
 
     with pytest.raises(CommandError, match="nothing was loaded: 文件为空"):
         out("importfile", str(path), "--creditor", "DEMOBANK", "--kind", "accounts", "--quiet")
+
+
+def _children(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text().split()
+        found.update(int(child) for child in text)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP])
+def test_serve_stopped_by_a_signal_stops_gunicorn_too(stop: signal.Signals) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "arrears.cli", "serve", "--port", str(port), "--no-worker"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert serve.stdout is not None
+        assert "is serving on" in serve.stdout.readline()
+        deadline = time.monotonic() + 30
+        while True:  # gunicorn's master and its two web workers
+            gunicorn = _children(serve.pid)
+            workers = {w for g in gunicorn for w in _children(g)}
+            if len(gunicorn) == 1 and len(workers) == 2:
+                break
+            assert time.monotonic() < deadline, "gunicorn did not start"
+            time.sleep(0.2)
+
+        serve.send_signal(stop)  # the serve process only, not its group
+
+        assert serve.wait(timeout=20) == 128 + stop
+        assert [pid for pid in gunicorn | workers if _alive(pid)] == []
+    finally:
+        # Whatever is left of the process group (gunicorn outlives a serve that failed).
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(serve.pid, signal.SIGKILL)
+        serve.wait()
