@@ -228,7 +228,7 @@ def activity_create(request: HttpRequest, case_id: int, payload: ActivityIn) -> 
     case, error = _workable_case(request, case_id)
     if error is not None:
         return error
-    point = ContactPoint.objects.filter(pk=payload.contact_point_id, customer_id=case.customer_id).first()
+    point = selectors.case_contact_point(case=case, point_id=payload.contact_point_id)
     if point is None:
         return Status(
             422,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, TypeGuard
 
 from django.contrib.auth.models import AnonymousUser
+from django.db import connection
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 
 from arrears.accounts.models import Role, User
@@ -21,6 +22,7 @@ from arrears.cases.models import (
     PromiseStatus,
     Task,
 )
+from arrears.core.selectors import ModelColumns
 from arrears.portfolio.models import Account, ContactPoint, Customer
 
 # Who sees the whole book: managers, and the read-only oversight roles (QA samples any case;
@@ -218,10 +220,48 @@ def case_get(*, user: Viewer, case_id: int) -> Case | None:
     )
 
 
+_CASE_COLUMNS = ModelColumns(Case)
+_ACCOUNT_COLUMNS = ModelColumns(Account)
+_CUSTOMER_COLUMNS = ModelColumns(Customer)
+_POINT_COLUMNS = ModelColumns(ContactPoint)
+_CASE_ACCOUNT = Case._meta.get_field("account")
+_CASE_CUSTOMER = Case._meta.get_field("customer")
+# The case with its account and customer, by primary key, if the scope's subquery lists it.
+_CASE_FOR_WORK_SQL = f"""
+SELECT {_CASE_COLUMNS.select("c")}, {_ACCOUNT_COLUMNS.select("a")}, {_CUSTOMER_COLUMNS.select("cu")}
+  FROM {Case._meta.db_table} c
+  JOIN {Account._meta.db_table} a ON a.id = c.account_id
+  JOIN {Customer._meta.db_table} cu ON cu.id = c.customer_id
+ WHERE c.id = %s AND c.id IN ({{scope}})
+"""
+_CONTACT_POINT_SQL = f"SELECT {_POINT_COLUMNS.select('p')} FROM {ContactPoint._meta.db_table} p WHERE p.id = %s AND p.customer_id = %s"
+
+
 def case_for_work(*, user: Viewer, case_id: int) -> Case | None:
     """One case in the user's scope with only what the work services need (account and
-    customer), for the write endpoints: no history, so the cost does not grow with the case."""
-    return cases_visible_to(user).select_related("account", "customer").filter(pk=case_id).first()
+    customer), for the write endpoints: no history, so the cost does not grow with the case.
+
+    The scope is `cases_visible_to`'s own query, as a subquery; the rest is written by hand,
+    since the ORM's three-table select cost a fifth of an activity's logging in Python."""
+    scope_sql, scope_params = cases_visible_to(user).filter(pk=case_id).values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(_CASE_FOR_WORK_SQL.format(scope=scope_sql), [case_id, *scope_params])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    cases, accounts = len(_CASE_COLUMNS), len(_CASE_COLUMNS) + len(_ACCOUNT_COLUMNS)
+    case = _CASE_COLUMNS.instance(row[:cases])
+    _CASE_ACCOUNT.set_cached_value(case, _ACCOUNT_COLUMNS.instance(row[cases:accounts]))
+    _CASE_CUSTOMER.set_cached_value(case, _CUSTOMER_COLUMNS.instance(row[accounts:]))
+    return case
+
+
+def case_contact_point(*, case: Case, point_id: int) -> ContactPoint | None:
+    """The contact point if it is one of the case's customer's (primary key)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CONTACT_POINT_SQL, [point_id, case.customer_id])
+        row = cursor.fetchone()
+    return None if row is None else _POINT_COLUMNS.instance(row)
 
 
 def assignee_choices(*, user: Viewer) -> list[User]:
