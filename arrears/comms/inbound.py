@@ -35,7 +35,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from arrears.cases.services import contact_point_opt_out
+from arrears.cases.services import contact_point_opt_out, contact_point_update
 from arrears.comms.models import (
     InboundMessage,
     Message,
@@ -167,8 +167,10 @@ def receipts_apply(*, gateway: str, reports: Sequence[Receipt], deferred: list[R
 
     Delivered: a sent message becomes delivered (``delivered_at`` the report's time) with a
     ``delivered`` event. Not delivered: the message stays sent, with an ``undelivered``
-    event carrying the provider's error (and ``last_error``). A receipt for no message we
-    know, for a message not sent yet, or that was already applied changes nothing.
+    event carrying the provider's error (and ``last_error``); an e-mail bounced later by the
+    receiving server (a permanent SMTP code, `hard_bounce`) gets a ``bounced`` event instead
+    and its address is marked invalid. A receipt for no message we know, for a message not
+    sent yet, or that was already applied changes nothing.
 
     A receipt can overtake the sender: the provider took the message, but the sender has not
     yet recorded it as sent (state ``sending``). Such receipts are added to ``deferred``, so
@@ -203,15 +205,32 @@ def receipts_apply(*, gateway: str, reports: Sequence[Receipt], deferred: list[R
         if message.state == MessageState.DELIVERED:
             continue  # a late failure report does not undo a delivery
         data.update(error_code=report.error_code, error_message=report.error_message)
+        bounced = message.channel == MessageChannel.EMAIL and hard_bounce(report.error_code)
+        kind = MessageEventKind.BOUNCED if bounced else MessageEventKind.UNDELIVERED
         if MessageEvent.objects.filter(
-            message=message, kind=MessageEventKind.UNDELIVERED, data__error_code=report.error_code
+            message=message, kind=kind, data__error_code=report.error_code
         ).exists():
             continue  # the same report pushed again
         message.last_error = f"{report.error_code}: {report.error_message}".strip(": ")[:300]
         message.save(update_fields=["last_error"])
-        MessageEvent.objects.create(message=message, kind=MessageEventKind.UNDELIVERED, at=at, data=data)
+        MessageEvent.objects.create(message=message, kind=kind, at=at, data=data)
+        if bounced and message.contact_point.is_valid:
+            # As a 550 at sending does (`services._record`): the cadence skips the address
+            # from now on and the case page shows it invalid, with the event saying why.
+            contact_point_update(point=message.contact_point, actor=None, valid=False, reason="bounced")
         changed += 1
     return changed
+
+
+# RFC 3463 enhanced status codes of class 5 ("5.1.1" no such user, "5.1.10" null MX) and
+# basic SMTP 5xx replies are permanent: the address will not work next time either. Class 4
+# ("4.2.2" mailbox full) is transient and leaves the address alone.
+_PERMANENT_SMTP = re.compile(r"^\s*(?:5\.\d{1,3}\.\d{1,3}|5\d\d)(?![\d.])")
+
+
+def hard_bounce(error_code: str) -> bool:
+    """Whether an e-mail provider's failure code says the address itself is bad."""
+    return bool(_PERMANENT_SMTP.match(error_code or ""))
 
 
 # --- inbound messages -----------------------------------------------------------------------

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import socket
 from collections.abc import Iterator
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiosmtpd.controller import Controller
 
 from arrears.comms.gateways.base import GatewayError, Outgoing, Sent
 from arrears.comms.gateways.smtp import SmtpGateway
+from arrears.comms.models import MessageEvent, MessageState
+from arrears.comms.services import message_queue, outbox_send_due
+from arrears.comms.tests.outbox_helpers import account_state, approved_template
+from arrears.conftest import Book
+from arrears.delinquency.tests.books import ensure_calendar
+from arrears.tests.factories import ContactPointFactory
 
 SENDER = "collections@arrears.test"
 BOUNCING = "nobody@example.com"
@@ -207,3 +215,60 @@ def test_settings_configure_the_gateway(settings: Any, mailbox: tuple[Mailbox, i
 
     assert sent.provider_message_id == "<arrears-message-70@bank.test>"
     assert box.received[0][0] == "notices@bank.test"
+
+
+# --- through the outbox -------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_an_address_that_bounces_fails_its_message_and_is_marked_invalid(
+    mailbox: tuple[Mailbox, int], book: Book, action_codes: None
+) -> None:
+    """The sender against the real server: the 550 at RCPT ends the message at once (no
+    retry), with a `bounced` event, and the address is invalid from then on (cadences and
+    the guard use valid points only); the good address in the same batch arrives."""
+    box, port = mailbox
+    ensure_calendar()
+    at = dt.datetime(2026, 11, 24, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    case = book.case_alice
+    account_state(
+        case.account,
+        as_of=dt.date(2026, 11, 24),
+        overdue_fen=123_456,
+        outstanding_fen=900_000,
+        delinquent_since=dt.date(2026, 11, 9),
+        bucket="M1",
+        next_due_date=dt.date(2026, 12, 9),
+    )
+    template = approved_template(
+        "COLLECT_MAIL",
+        "${customer_name}您好，您的账户已逾期${days_past_due}天，请尽快还款。如需退订，请回复“退订”。",
+        channel="email",
+        subject="逾期提醒",
+    )
+    bouncing = ContactPointFactory(customer=case.customer, kind="email", value=BOUNCING)
+    good = ContactPointFactory(customer=case.customer, kind="email", value="zhang.san@example.com")
+    first = message_queue(case=case, contact_point=bouncing, template=template, actor=book.sam, now=at)
+    second = message_queue(case=case, contact_point=good, template=template, actor=book.sam, now=at)
+    gateway = SmtpGateway(host="127.0.0.1", port=port, user="", password="", starttls=False, sender=SENDER)
+
+    with gateway:
+        stats = outbox_send_due(now=at, gateways=lambda channel: gateway)
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    bouncing.refresh_from_db()
+    good.refresh_from_db()
+    assert (stats.sent, stats.failed, stats.retried) == (1, 1, 0)
+    assert (first.state, first.attempts) == (MessageState.FAILED, 1)
+    assert (
+        first.last_error
+        == "bounced: RCPT 550 5.1.1 <nobody@example.com>: Recipient address rejected: User unknown"
+    )
+    assert [e.kind for e in MessageEvent.objects.filter(message=first).order_by("id")] == [
+        "queued",
+        "bounced",
+    ]
+    assert (bouncing.is_valid, good.is_valid) == (False, True)
+    assert second.state == MessageState.SENT
+    assert [rcpt for _, rcpt, _ in box.received] == [["zhang.san@example.com"]]

@@ -10,7 +10,14 @@ import time_machine
 from django.utils import timezone
 
 from arrears.cases.models import CaseEvent
-from arrears.comms.inbound import Receipt, inbound_receive, is_opt_out, normalize_reply, receipts_apply
+from arrears.comms.inbound import (
+    Receipt,
+    hard_bounce,
+    inbound_receive,
+    is_opt_out,
+    normalize_reply,
+    receipts_apply,
+)
 from arrears.comms.models import InboundMessage, MessageEvent, MessageState
 from arrears.comms.tests.sms_helpers import EMAIL, MOBILE, OTHER_MOBILE, debtor, message
 from arrears.core.models import Event
@@ -122,6 +129,99 @@ def test_an_undelivered_receipt_keeps_the_message_sent_with_the_providers_error_
             },
         )
     ]
+
+
+def test_an_email_bounced_later_marks_the_address_invalid_once() -> None:
+    person = debtor()
+    case = CaseFactory(account=person.account, customer=person.account.customer)
+    sent = message(person.email, person.account, state="sent", gateway="smtp", provider_message_id="<m-1>")
+    report = Receipt(
+        provider_message_id="<m-1>",
+        out_id=str(sent.pk),
+        to=EMAIL,
+        delivered=False,
+        error_code="5.1.1",
+        error_message="User unknown",
+        reported_at=REPORTED,
+    )
+
+    assert receipts_apply(gateway="smtp", reports=[report]) == 1
+    assert receipts_apply(gateway="smtp", reports=[report]) == 0
+
+    sent.refresh_from_db()
+    person.email.refresh_from_db()
+    assert (sent.state, sent.last_error) == (MessageState.SENT, "5.1.1: User unknown")
+    assert _events(sent.pk) == [
+        (
+            "bounced",
+            {
+                "gateway": "smtp",
+                "provider_message_id": "<m-1>",
+                "error_code": "5.1.1",
+                "error_message": "User unknown",
+            },
+        )
+    ]
+    assert (person.email.is_valid, person.email.do_not_contact) == (False, False)
+    assert list(
+        CaseEvent.objects.filter(case=case, kind="contact_point_changed").values_list("to_value", "data")
+    ) == [
+        (
+            "bounced",
+            {
+                "contact_point_id": person.email.pk,
+                "before": {"do_not_contact": False, "valid": True},
+                "after": {"do_not_contact": False, "valid": False},
+            },
+        )
+    ]
+    # The mobile is another contact point: untouched.
+    person.mobile.refresh_from_db()
+    assert person.mobile.is_valid is True
+
+
+@pytest.mark.parametrize(
+    ("channel_point", "code"),
+    [
+        ("email", "4.2.2"),  # mailbox full: transient
+        ("email", "452"),
+        ("email", "bounce"),  # no SMTP code: not judged
+        ("mobile", "550"),  # an SMS provider's codes are its own
+    ],
+)
+def test_a_transient_or_non_email_failure_leaves_the_address_valid(channel_point: str, code: str) -> None:
+    person = debtor()
+    point = getattr(person, channel_point)
+    sent = message(point, person.account, state="sent", gateway="x", provider_message_id="p-1")
+
+    receipts_apply(
+        gateway="x",
+        reports=[Receipt(provider_message_id="p-1", delivered=False, error_code=code, reported_at=REPORTED)],
+    )
+
+    point.refresh_from_db()
+    assert point.is_valid is True
+    assert [kind for kind, _ in _events(sent.pk)] == ["undelivered"]
+
+
+@pytest.mark.parametrize(
+    ("code", "permanent"),
+    [
+        ("5.1.1", True),
+        ("5.1.10", True),
+        (" 550", True),
+        ("554 5.7.1", True),
+        ("4.2.2", False),
+        ("421", False),
+        ("5", False),
+        ("50", False),
+        ("5000", False),
+        ("5.1", False),
+        ("", False),
+    ],
+)
+def test_hard_bounce_reads_smtp_codes(code: str, permanent: bool) -> None:
+    assert hard_bounce(code) is permanent
 
 
 def test_receipts_for_unknown_or_unsent_messages_change_nothing() -> None:
