@@ -24,7 +24,20 @@ from arrears.portfolio.models import ContactPoint, Creditor
 TEXT_RULES = frozenset({"H11", "H12", "H15", "H16", "C5", "U8"})
 
 
+# Types stored as they are; checked first and exactly (a StrEnum is a str, but is stored by value).
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+# The field names of each dataclass met, so that a decision's input (a tree of some forty
+# dataclass instances) is walked without asking `dataclasses` about every node.
+_DATACLASS_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 def _jsonable(value: Any) -> Any:
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    names = _DATACLASS_FIELDS.get(kind)
+    if names is not None:
+        return {name: _jsonable(getattr(value, name)) for name in names}
     if isinstance(value, dt.datetime):
         return value.isoformat()
     if isinstance(value, dt.date):
@@ -38,7 +51,8 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {str(key): _jsonable(item) for key, item in value.items()}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {field.name: _jsonable(getattr(value, field.name)) for field in dataclasses.fields(value)}
+        _DATACLASS_FIELDS[kind] = tuple(field.name for field in dataclasses.fields(value))
+        return _jsonable(value)
     return value
 
 
