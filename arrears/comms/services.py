@@ -33,6 +33,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from arrears.accounts.models import Role, User
 from arrears.cases.models import Case, CaseStatus
 from arrears.cases.services import SentMessage, contact_point_update, sent_messages_record
 from arrears.comms import rendering, selectors
@@ -48,6 +49,7 @@ from arrears.comms.models import (
     TemplateVersion,
     VersionStatus,
 )
+from arrears.comms.selectors_pages import messages_visible_to
 from arrears.compliance.inputs import Message as GuardMessage
 from arrears.compliance.models import Decision, DecisionPurpose
 from arrears.compliance.screening import has_opt_out
@@ -172,6 +174,62 @@ def message_queue(
         data={"case": case.pk, "channel": template.channel, "template": template.code},
     )
     return message
+
+
+class MessageNotAllowed(PermissionError):
+    """The actor may not change this message (the caller answers 403)."""
+
+
+# Who may stop a message before it is sent: those who read the outbox (team leaders only
+# their team's messages, as they see them).
+MESSAGE_CANCELLERS = frozenset({Role.SUPERVISOR, Role.ADMIN, Role.COMPLIANCE_OFFICER, Role.TEAM_LEADER})
+CANCEL_REASON_MAX = 200
+
+
+@transaction.atomic
+def message_cancel(*, message: Message, actor: Any, reason: str, now: dt.datetime | None = None) -> Message:
+    """Stop a queued message (a deferred one is queued too) before a sender takes it.
+
+    The row is locked and its state read again: a sender that claimed it first wins (it is
+    `sending` by then and cannot be called back), and the refusal says so. The message ends
+    `cancelled` with a `cancelled` event (who, why) and an audit event. Raises
+    `MessageNotAllowed` for a role that may not, or a message outside the actor's scope;
+    `MessageRefused` for a missing or long reason or a message no longer queued.
+    """
+    if not (
+        isinstance(actor, User)
+        and actor.is_active
+        and actor.role in MESSAGE_CANCELLERS
+        and messages_visible_to(actor).filter(pk=message.pk).exists()
+    ):
+        raise MessageNotAllowed
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise MessageRefused("reason", _("请写明取消原因。"))
+    if len(reason) > CANCEL_REASON_MAX:
+        raise MessageRefused("reason", _("取消原因最多 %(max)d 个字。") % {"max": CANCEL_REASON_MAX})
+    now = now or timezone.now()
+    locked = Message.objects.select_for_update().get(pk=message.pk)
+    if locked.state != MessageState.QUEUED:
+        if locked.state == MessageState.SENDING:
+            raise MessageRefused("state", _("消息正在发送，已无法取消。"))
+        raise MessageRefused(
+            "state",
+            _("只有排队中的消息可以取消；这条消息的状态是“{state}”。").format(
+                state=locked.get_state_display()
+            ),
+        )
+    locked.state = MessageState.CANCELLED
+    locked.last_error = f"cancelled: {reason}"[:300]
+    locked.save(update_fields=["state", "last_error"])
+    _event(locked.pk, MessageEventKind.CANCELLED, now, by=actor.username, reason=reason).save()
+    event_record(
+        kind="comms.message_cancelled",
+        subject=locked,
+        actor=actor,
+        data={"case": locked.case_id, "channel": locked.channel, "reason": reason},
+    )
+    return locked
 
 
 # --- sending ---------------------------------------------------------------------------------

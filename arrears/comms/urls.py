@@ -58,6 +58,7 @@ urlpatterns = [
     ),
     path("outbox/", views_outbox.outbox_list_view, name="comms_outbox"),
     path("outbox/<int:message_id>/", views_outbox.outbox_detail_view, name="comms_outbox_detail"),
+    path("outbox/<int:message_id>/cancel/", views_outbox.outbox_cancel_view, name="comms_outbox_cancel"),
     # The reminder desk (还款提醒): the day's pre-due calls and their outcomes.
     path("reminders/", views_reminders.reminder_desk_view, name="comms_reminders"),
     path(

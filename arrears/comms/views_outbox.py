@@ -2,7 +2,8 @@
 
 Readers: supervisors, admins and compliance officers (the whole outbox) and team leaders
 (their team's cases only, `selectors_pages.messages_visible_to`). Everyone else gets 403;
-a message outside the reader's scope is 404. Contact values are shown masked only.
+a message outside the reader's scope is 404. Contact values are shown masked only. The same
+readers may cancel a message still queued, with a reason (`services.message_cancel`).
 """
 
 from __future__ import annotations
@@ -17,13 +18,20 @@ from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from arrears.accounts.models import Role, User
 from arrears.comms import selectors_pages
 from arrears.comms.models import Message, MessageChannel, MessageEvent, MessageState
+from arrears.comms.services import (
+    CANCEL_REASON_MAX,
+    MESSAGE_CANCELLERS,
+    MessageNotAllowed,
+    MessageRefused,
+    message_cancel,
+)
 from arrears.compliance.messages import reason_text
 from arrears.core.masking import mask_email, mask_value
 
@@ -170,13 +178,9 @@ def _decision_reasons(message: Message) -> list[tuple[str, str]]:
     ]
 
 
-@login_required
-@require_GET
-def outbox_detail_view(request: HttpRequest, message_id: int) -> HttpResponse:
-    _require(request)
-    message = selectors_pages.outbox_message_get(user=request.user, message_id=message_id)
-    if message is None:
-        raise Http404
+def _detail(
+    request: HttpRequest, message: Message, *, cancel_error: str = "", reason: str = "", status: int = 200
+) -> HttpResponse:
     events = selectors_pages.message_events(message=message)
     return render(
         request,
@@ -188,5 +192,43 @@ def outbox_detail_view(request: HttpRequest, message_id: int) -> HttpResponse:
             "last_error": scrub(message.last_error),
             "events": [EventRow(event=event, details=_event_details(event.data)) for event in events],
             "decision_reasons": _decision_reasons(message),
+            "can_cancel": message.state == MessageState.QUEUED
+            and getattr(request.user, "role", None) in MESSAGE_CANCELLERS,
+            "cancel_error": cancel_error,
+            "cancel_reason": reason,
+            "cancel_reason_max": CANCEL_REASON_MAX,
         },
+        status=status,
     )
+
+
+def _visible(request: HttpRequest, message_id: int) -> Message:
+    _require(request)
+    message = selectors_pages.outbox_message_get(user=request.user, message_id=message_id)
+    if message is None:
+        raise Http404
+    return message
+
+
+@login_required
+@require_GET
+def outbox_detail_view(request: HttpRequest, message_id: int) -> HttpResponse:
+    return _detail(request, _visible(request, message_id))
+
+
+@login_required
+@require_POST
+def outbox_cancel_view(request: HttpRequest, message_id: int) -> HttpResponse:
+    """Stop a queued message (POST ``reason``); back to the message, or the page again with
+    the refusal (409: it moved on; 400: no reason)."""
+    message = _visible(request, message_id)
+    reason = str(request.POST.get("reason", ""))
+    try:
+        message_cancel(message=message, actor=request.user, reason=reason)
+    except MessageNotAllowed as exc:
+        raise PermissionDenied from exc
+    except MessageRefused as refused:
+        message.refresh_from_db()
+        status = 400 if refused.field == "reason" else 409
+        return _detail(request, message, cancel_error=refused.message, reason=reason, status=status)
+    return redirect("comms_outbox_detail", message_id=message.pk)

@@ -14,7 +14,7 @@ from arrears.cases.models import Activity, CaseHold
 from arrears.comms.gateways.base import GatewayError
 from arrears.comms.gateways.file import FileGateway
 from arrears.comms.models import Message, MessageEvent, MessageSource, MessageState
-from arrears.comms.services import MessageRefused, message_queue, outbox_send_due
+from arrears.comms.services import MessageRefused, message_cancel, message_queue, outbox_send_due
 from arrears.comms.tests.outbox_helpers import RecordingGateway, account_state, approved_template
 from arrears.compliance.models import Decision
 from arrears.conftest import Book
@@ -347,3 +347,22 @@ def test_an_sms_opt_out_blocks_messages_to_that_number_but_not_calls(setup) -> N
     assert MessageEvent.objects.get(message=message, kind="blocked").data["rules"] == ["H5"]
     call = guard_check(case=case, channel="call", contact_point=mobile, at=at, store=False)
     assert (call.allowed, call.result["violations"]) == (True, [])
+
+
+def test_a_cancelled_message_is_never_sent(setup) -> None:
+    book, case, mobile, template = setup
+    at = dt.datetime(2026, 11, 24, 10, 0, tzinfo=SH)
+    message = _queue(book, case, mobile, template, at)
+    message_cancel(message=message, actor=book.sam, reason="客户已结清", now=at)
+    gateway = RecordingGateway()
+
+    stats = outbox_send_due(now=at + dt.timedelta(minutes=1), gateways=lambda channel: gateway)
+
+    message.refresh_from_db()
+    assert (stats.claimed, gateway.sent, message.state, message.attempts) == (
+        0,
+        [],
+        MessageState.CANCELLED,
+        0,
+    )
+    assert not Activity.objects.filter(case=case).exists()

@@ -14,6 +14,7 @@ from arrears.comms import views_outbox
 from arrears.comms.models import Message, MessageEvent, Template, TemplateVersion
 from arrears.comms.templates_service import template_create, template_version_approve, template_version_save
 from arrears.conftest import Book
+from arrears.core.models import Event
 from arrears.tests.factories import ContactPointFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -330,3 +331,131 @@ def test_templates_are_untouched_by_reading_the_outbox(
     client.get(f"/comms/outbox/{outbox['alice_sms'].pk}/")
 
     assert (Template.objects.count(), TemplateVersion.objects.count(), Message.objects.count()) == before
+
+
+# --- cancelling a queued message ---------------------------------------------------------------------
+
+
+def _state_and_events(message: Message) -> tuple[str, list[tuple[str, dict[str, Any]]]]:
+    message.refresh_from_db()
+    return message.state, list(MessageEvent.objects.filter(message=message).values_list("kind", "data"))
+
+
+@pytest.mark.parametrize("who", ["supervisor", "compliance", "admin", "team_leader"])
+def test_a_queued_message_is_cancelled_with_the_reason(
+    client: Client, people: dict[str, User], outbox: dict[str, Message], who: str
+) -> None:
+    message = outbox["alice_email"]  # queued, on the team leader's team
+    client.force_login(people[who])
+
+    shown = client.get(f"/comms/outbox/{message.pk}/").content.decode()
+    response = client.post(f"/comms/outbox/{message.pk}/cancel/", {"reason": "  客户已来电 还款  "})
+
+    assert 'data-testid="cancel-form"' in shown
+    assert (response.status_code, response["Location"]) == (302, f"/comms/outbox/{message.pk}/")
+    username = people[who].username
+    assert _state_and_events(message) == (
+        "cancelled",
+        [("cancelled", {"by": username, "reason": "客户已来电 还款"})],
+    )
+    assert message.last_error == "cancelled: 客户已来电 还款"
+    audit = Event.objects.get(kind="comms.message_cancelled")
+    assert (audit.actor, audit.subject_id, audit.data) == (
+        people[who],
+        message.pk,
+        {"case": message.case_id, "channel": "email", "reason": "客户已来电 还款"},
+    )
+    page = client.get(f"/comms/outbox/{message.pk}/").content.decode()
+    assert 'data-testid="cancel-form"' not in page
+    assert 'data-testid="event-cancelled"' in page
+
+
+@pytest.mark.parametrize(
+    ("who", "name", "status"),
+    [
+        ("collector", "alice_email", 403),
+        ("qa", "alice_email", 403),
+        ("agency", "agency_sms", 403),
+        ("team_leader", "no_case", 404),  # outside the team: not even seen
+    ],
+)
+def test_others_cannot_cancel_and_nothing_changes(
+    client: Client, people: dict[str, User], outbox: dict[str, Message], who: str, name: str, status: int
+) -> None:
+    message = outbox[name]
+    before = _state_and_events(message)
+    client.force_login(people[who])
+
+    response = client.post(f"/comms/outbox/{message.pk}/cancel/", {"reason": "试试"})
+
+    assert response.status_code == status
+    assert _state_and_events(message) == before
+    assert not Event.objects.filter(kind="comms.message_cancelled").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "reason", "status", "error"),
+    [
+        ("alice_email", "   ", 400, "请写明取消原因。"),
+        ("alice_email", "因" * 201, 400, "取消原因最多 200 个字。"),
+        ("alice_sms", "太晚了", 409, "只有排队中的消息可以取消；这条消息的状态是“已发送”。"),
+        ("bob_sms", "太晚了", 409, "只有排队中的消息可以取消；这条消息的状态是“失败”。"),
+    ],
+)
+def test_a_refused_cancel_says_why_and_changes_nothing(
+    client: Client,
+    people: dict[str, User],
+    outbox: dict[str, Message],
+    name: str,
+    reason: str,
+    status: int,
+    error: str,
+) -> None:
+    message = outbox[name]
+    before = _state_and_events(message)
+    client.force_login(people["supervisor"])
+
+    response = client.post(f"/comms/outbox/{message.pk}/cancel/", {"reason": reason})
+
+    assert response.status_code == status
+    assert f'data-testid="cancel-error">{error}</div>' in response.content.decode()
+    assert _state_and_events(message) == before
+    assert not Event.objects.filter(kind="comms.message_cancelled").exists()
+
+
+def test_a_message_a_sender_has_claimed_can_no_longer_be_cancelled(
+    client: Client, people: dict[str, User], outbox: dict[str, Message]
+) -> None:
+    message = outbox["alice_email"]
+    client.force_login(people["supervisor"])
+    shown = client.get(f"/comms/outbox/{message.pk}/")  # the form, before the sender takes it
+    Message.objects.filter(pk=message.pk).update(state="sending")
+
+    response = client.post(f"/comms/outbox/{message.pk}/cancel/", {"reason": "停发"})
+
+    assert 'data-testid="cancel-form"' in shown.content.decode()
+    assert response.status_code == 409
+    assert 'data-testid="cancel-error">消息正在发送，已无法取消。</div>' in response.content.decode()
+    assert _state_and_events(message) == ("sending", [])
+
+
+def test_cancel_is_post_only(client: Client, people: dict[str, User], outbox: dict[str, Message]) -> None:
+    client.force_login(people["supervisor"])
+
+    assert client.get(f"/comms/outbox/{outbox['alice_email'].pk}/cancel/").status_code == 405
+
+
+def test_the_cancel_refusal_is_in_the_readers_language(
+    client: Client, people: dict[str, User], outbox: dict[str, Message]
+) -> None:
+    client.force_login(people["supervisor"])
+
+    response = client.post(
+        f"/comms/outbox/{outbox['alice_sms'].pk}/cancel/", {"reason": "late"}, HTTP_ACCEPT_LANGUAGE="en"
+    )
+
+    assert response.status_code == 409
+    assert (
+        'data-testid="cancel-error">Only a queued message can be cancelled; this message is “Sent”.</div>'
+        in response.content.decode()
+    )
