@@ -60,6 +60,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.db.models import (
     BigIntegerField,
     Case,
+    Count,
     ExpressionWrapper,
     F,
     Prefetch,
@@ -152,15 +153,22 @@ class ReminderLine:
         return str(_OUTCOME_LABELS.get(self.outcome_code, self.outcome_code))
 
 
+# A desk at a large book has thousands of calls a day: one page of them at a time (the guard's
+# preview is asked for the page's calls only), and the latest of those done.
+DESK_PAGE_SIZE = 100
+DONE_SHOWN = 100
+
+
 @dataclass(frozen=True)
 class ReminderDesk:
     day: dt.date
-    to_call: list[ReminderLine]
-    done: list[ReminderLine]
-
-    @property
-    def deposited(self) -> int:
-        return sum(1 for line in self.done if line.outcome_code == Outcome.DEPOSITED)
+    to_call: list[ReminderLine]  # this page's
+    done: list[ReminderLine]  # the latest `DONE_SHOWN`
+    to_call_total: int
+    done_total: int
+    deposited: int
+    page: int = 1
+    pages: int = 1
 
 
 def local_day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -303,14 +311,56 @@ def _line(reminder: ReminderCall, day: dt.date) -> ReminderLine:
     )
 
 
-def reminder_desk(*, day: dt.date, guard_at: dt.datetime | None = None) -> ReminderDesk:
-    """The reminder desk of a local day: the calls to make and the calls done that day.
-    With `guard_at` (today's desk: now), each call to make carries the guard's preview of
-    calling its mobile at that time."""
-    to_call = [_line(r, day) for r in reminders_open_on(day)]
+def _is_deposited() -> Q:
+    return Q(outcome=Outcome.DEPOSITED) | Q(outcome__startswith=f"{Outcome.DEPOSITED}:")
+
+
+def reminder_desk(
+    *, day: dt.date, guard_at: dt.datetime | None = None, page: int = 1, per_page: int = DESK_PAGE_SIZE
+) -> ReminderDesk:
+    """The reminder desk of a local day: one page of the calls to make (most urgent first),
+    the latest calls done that day, and the day's totals. With `guard_at` (today's desk: now),
+    each call on the page carries the guard's preview of calling its mobile at that time.
+
+    A page past the last shows the last. The totals cost a query each only when the lists do
+    not hold everything (a small desk stays at its four queries)."""
+    open_calls = reminders_open_on(day)
+    page = max(1, page)
+    offset = (page - 1) * per_page
+    rows = list(open_calls[offset : offset + per_page + 1])
+    if page > 1 and not rows:
+        to_call_total = open_calls.count()
+        page = max(1, -(-to_call_total // per_page))
+        offset = (page - 1) * per_page
+        rows = list(open_calls[offset : offset + per_page + 1])
+    elif page == 1 and len(rows) <= per_page:
+        to_call_total = len(rows)
+    else:
+        to_call_total = open_calls.count()
+    to_call = [_line(r, day) for r in rows[:per_page]]
     if guard_at is not None:
         to_call = _with_guard(to_call, at=guard_at)
-    return ReminderDesk(day=day, to_call=to_call, done=[_line(r, day) for r in reminders_done_on(day)])
+    done_calls = reminders_done_on(day)
+    done_rows = list(done_calls[: DONE_SHOWN + 1])
+    done = [_line(r, day) for r in done_rows[:DONE_SHOWN]]
+    if len(done_rows) <= DONE_SHOWN:
+        done_total = len(done)
+        deposited = sum(1 for line in done if line.outcome_code == Outcome.DEPOSITED)
+    else:
+        totals = ReminderCall.objects.filter(pk__in=done_calls.values("pk")).aggregate(
+            total=Count("pk"), deposited=Count("pk", filter=_is_deposited())
+        )
+        done_total, deposited = int(totals["total"]), int(totals["deposited"])
+    return ReminderDesk(
+        day=day,
+        to_call=to_call,
+        done=done,
+        to_call_total=to_call_total,
+        done_total=done_total,
+        deposited=deposited,
+        page=page,
+        pages=max(1, -(-to_call_total // per_page)),
+    )
 
 
 def reminder_open_get(*, reminder_id: int, day: dt.date) -> ReminderLine | None:

@@ -65,13 +65,24 @@ class ReminderOutcomeForm(forms.Form):
         self.fields["note"].widget.attrs.update({"class": "form-control form-control-sm"})
 
 
+def _page(data: Any) -> int:
+    """The desk's page from a query or form (`page`); anything but a small positive number is 1."""
+    raw = str(data.get("page", "") or "")
+    return int(raw) if raw.isdigit() and 0 < len(raw) <= 6 else 1
+
+
 def _render_desk(
-    request: HttpRequest, *, day: dt.date, form: ReminderDayForm, errors: dict[int, ReminderOutcomeForm]
+    request: HttpRequest,
+    *,
+    day: dt.date,
+    form: ReminderDayForm,
+    errors: dict[int, ReminderOutcomeForm],
+    page: int = 1,
 ) -> HttpResponse:
     now = timezone.now()
     today = now.astimezone(LOCAL_ZONE).date()
     # Today's calls carry the guard's live answer for calling now; other days are read-only.
-    desk = reminder_desk(day=day, guard_at=now if day == today else None)
+    desk = reminder_desk(day=day, guard_at=now if day == today else None, page=page)
     rows = [
         (line, errors.get(line.reminder.pk) or ReminderOutcomeForm(reminder_id=line.reminder.pk))
         for line in desk.to_call
@@ -109,7 +120,7 @@ def reminder_desk_view(request: HttpRequest) -> HttpResponse:
         day = form.cleaned_data["day"]
     if not form.is_bound:
         form = ReminderDayForm(initial={"day": today})
-    return _render_desk(request, day=day, form=form, errors={})
+    return _render_desk(request, day=day, form=form, errors={}, page=_page(request.GET))
 
 
 @login_required
@@ -135,11 +146,20 @@ def reminder_outcome_view(request: HttpRequest, reminder_id: int) -> HttpRespons
                     form.add_error(field if field in form.fields else None, message)
         else:
             if not _is_htmx(request):
-                return HttpResponseRedirect(reverse("comms_reminders"))
+                page = _page(request.POST)
+                return HttpResponseRedirect(
+                    reverse("comms_reminders") + (f"?page={page}" if page > 1 else "")
+                )
             form = None  # type: ignore[assignment]
     today = _today()
     errors = {reminder_id: form} if form is not None else {}
-    return _render_desk(request, day=today, form=ReminderDayForm(initial={"day": today}), errors=errors)
+    return _render_desk(
+        request,
+        day=today,
+        form=ReminderDayForm(initial={"day": today}),
+        errors=errors,
+        page=_page(request.POST),
+    )
 
 
 @login_required

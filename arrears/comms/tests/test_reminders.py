@@ -4,6 +4,8 @@ who may use the page, and what it costs in queries."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,6 +17,7 @@ from django.utils import translation
 from arrears.accounts.models import Role
 from arrears.audit.models import AuditAction, AuditEntry
 from arrears.cases.models import CaseHold, HoldKind
+from arrears.comms import reminder_selectors, views_reminders
 from arrears.comms.models import ReminderCall
 from arrears.comms.reminder_selectors import reminder_desk
 from arrears.comms.reminder_services import reminder_call_done
@@ -167,6 +170,43 @@ def test_the_desk_costs_four_queries_whatever_its_size(desk, django_assert_num_q
         masked = [line.mobile_masked for line in large.to_call]
     assert (len(small.to_call), len(large.to_call)) == (5, 10)
     assert "137****0004" in masked
+
+
+def _accounts(lines) -> list[str]:
+    return [line.reminder.account.account_no for line in lines]
+
+
+def test_the_desk_is_paged_with_the_days_totals(desk, django_assert_num_queries) -> None:
+    # The page and its mobiles, a count (the first page does not hold every call), the done list.
+    with django_assert_num_queries(4):
+        first = reminder_desk(day=D, per_page=2)
+    second = reminder_desk(day=D, page=2, per_page=2)
+    last = reminder_desk(day=D, page=3, per_page=2)
+    beyond = reminder_desk(day=D, page=9, per_page=2)
+
+    assert [
+        (_accounts(d.to_call), d.page, d.pages, d.to_call_total) for d in (first, second, last, beyond)
+    ] == [
+        (["DUE-TODAY", "BIG"], 1, 3, 5),
+        (["DERIVED", "SMALL"], 2, 3, 5),
+        (["PARTIAL"], 3, 3, 5),
+        (["PARTIAL"], 3, 3, 5),  # past the last page: the last
+    ]
+
+
+def test_the_done_list_shows_the_latest_and_counts_the_day(desk, monkeypatch) -> None:
+    monkeypatch.setattr(reminder_selectors, "DONE_SHOWN", 2)
+    for n, (name, outcome) in enumerate(
+        [("BIG", "deposited"), ("SMALL", "promised"), ("PARTIAL", "deposited:已转账"), ("DERIVED", "other:x")]
+    ):
+        ReminderCall.objects.filter(pk=desk[name].pk).update(
+            done_at=dt.datetime(2026, 11, 24, 9, n, tzinfo=SH), outcome=outcome
+        )
+
+    result = reminder_desk(day=D)
+
+    assert (_accounts(result.done), result.done_total, result.deposited) == (["DERIVED", "PARTIAL"], 4, 2)
+    assert _accounts(result.to_call) == ["DUE-TODAY"]
 
 
 def test_a_payment_loaded_during_the_day_removes_the_call_at_once(desk) -> None:
@@ -574,6 +614,32 @@ def test_the_page_costs_a_fixed_number_of_queries(book: Book, desk, clock, djang
         html = client.get("/comms/reminders/", **HTMX).content.decode()
     assert html.count('data-testid="reminder-row"') == 10
     assert html.count('data-testid="reminder-guard" data-allowed="true"') == 7  # every row with a mobile
+
+
+def test_the_page_shows_one_page_of_calls_and_keeps_it_after_a_record(
+    book: Book, desk, clock, monkeypatch
+) -> None:
+    monkeypatch.setattr(views_reminders, "reminder_desk", functools.partial(reminder_desk, per_page=2))
+    client = client_for(book.sam)
+
+    html = client.get("/comms/reminders/?page=2").content.decode()
+    posted = client.post(
+        f"/comms/reminders/{desk['SMALL'].pk}/outcome/", {"outcome": "deposited", "page": "2"}
+    )
+    after = client.get(posted["Location"]).content.decode()
+
+    assert re.findall(r'data-testid="reminder-row" data-reminder="\d+" data-account="([A-Z-]+)"', html) == [
+        "DERIVED",
+        "SMALL",
+    ]
+    assert 'data-testid="reminder-page">第 2 / 3 页</span>' in html
+    assert 'data-testid="total-to-call">待提醒 5</span>' in html
+    assert posted["Location"] == "/comms/reminders/?page=2"
+    assert re.findall(r'data-testid="reminder-row" data-reminder="\d+" data-account="([A-Z-]+)"', after) == [
+        "DERIVED",
+        "PARTIAL",
+    ]
+    assert 'data-testid="reminder-page">第 2 / 2 页</span>' in after
 
 
 def test_the_full_mobile_is_shown_with_a_purpose_and_audited(book: Book, desk, clock) -> None:
