@@ -44,9 +44,10 @@ asks again and stores the answer). Reminder accounts are M0 and have no case; th
 judges a stand-in case that is never saved (`reminder_stand_in_case`, as the outbox sender
 does for a pre-due SMS): no case holds, customer-wide holds (deceased, jail) still apply.
 
-Query count: four, whatever the number of rows (to call + their mobiles, done + their mobiles),
-and one more for the guard's reads of the whole list (`guard_reads_many`) when statuses are
-asked for.
+Paged: `DESK_PAGE_SIZE` calls to make at a time, the latest `DONE_SHOWN` done. Query count:
+four, whatever the number of rows (a page to call + their mobiles, done + their mobiles), one
+more for the guard's reads of the page (`guard_reads_many`) when statuses are asked for, and a
+count for each list longer than what is shown.
 """
 
 from __future__ import annotations
