@@ -511,7 +511,7 @@ def visit_attachment_add(*, visit: Visit, uploaded_file: UploadedFile, actor: An
     The type is decided by the file's first bytes (magic numbers), and the name's extension
     must agree with it; executables, archives and scripts are refused whatever their name.
     The file is stored under ``visits/YYYY/MM/`` in the default storage with a random name
-    (MEDIA_ROOT on disk by default; object storage is a STORAGES change); the original name is
+    (MEDIA_ROOT on disk by default; an S3-compatible bucket with ARREARS_MEDIA_STORAGE=s3); the original name is
     kept for display and download. A refusal stores nothing. Not idempotent: the same file
     uploaded twice is attached twice (same SHA-256).
     """

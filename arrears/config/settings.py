@@ -8,6 +8,7 @@ from pathlib import Path
 import dj_database_url
 
 from arrears.config.env import env_bool, env_int, env_list, env_str
+from arrears.config.storage import media_storage
 from arrears.core.embedded_db import EmbeddedServer, project_home
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -178,8 +179,10 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # WhiteNoise serves from the finders too; it only needs STATIC_ROOT to exist.
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = Path(env_str("ARREARS_MEDIA_ROOT", str(VAR_DIR / "media")))
+# Visit photos and recordings: MEDIA_ROOT or an S3-compatible object store (config/storage.py).
+# Creditor files being imported stay on local disk under MEDIA_ROOT: the importer reads files.
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": media_storage(),
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
