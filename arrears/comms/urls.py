@@ -1,6 +1,7 @@
 from django.urls import path
 
 from arrears.comms import (
+    views_cadences,
     views_case,
     views_letters,
     views_outbox,
@@ -59,6 +60,28 @@ urlpatterns = [
     path("outbox/", views_outbox.outbox_list_view, name="comms_outbox"),
     path("outbox/<int:message_id>/", views_outbox.outbox_detail_view, name="comms_outbox_detail"),
     path("outbox/<int:message_id>/cancel/", views_outbox.outbox_cancel_view, name="comms_outbox_cancel"),
+    # Cadences (催收节奏): which messages go out when, per product × bucket group.
+    path("cadences/", views_cadences.cadence_list_view, name="comms_cadences"),
+    path("cadences/new/", views_cadences.cadence_create_view, name="comms_cadence_create"),
+    path("cadences/<int:cadence_id>/", views_cadences.cadence_detail_view, name="comms_cadence_detail"),
+    path(
+        "cadences/<int:cadence_id>/active/", views_cadences.cadence_active_view, name="comms_cadence_active"
+    ),
+    path(
+        "cadences/<int:cadence_id>/steps/",
+        views_cadences.cadence_step_add_view,
+        name="comms_cadence_step_add",
+    ),
+    path(
+        "cadences/<int:cadence_id>/steps/<int:step_id>/",
+        views_cadences.cadence_step_change_view,
+        name="comms_cadence_step_change",
+    ),
+    path(
+        "cadences/<int:cadence_id>/steps/<int:step_id>/remove/",
+        views_cadences.cadence_step_remove_view,
+        name="comms_cadence_step_remove",
+    ),
     # The reminder desk (还款提醒): the day's pre-due calls and their outcomes.
     path("reminders/", views_reminders.reminder_desk_view, name="comms_reminders"),
     path(
