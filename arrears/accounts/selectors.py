@@ -12,6 +12,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from arrears.accounts.models import ApiToken, Role, User
+from arrears.core.sql import prepared_cursor
 
 
 def token_hash(secret: str) -> str:
@@ -39,7 +40,7 @@ class TokenBearer:
 def token_bearer(secret: str) -> TokenBearer | None:
     """The active user a live bearer token acts as, with the token's name, or None. Touches
     ``last_used_at`` at most once a minute."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_TOKEN_USER_SQL, [token_hash(secret)])
         row = cursor.fetchone()
     if row is None:

@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from arrears.accounts.models import User
 from arrears.audit.models import AuditAction, AuditEntry
 from arrears.audit.origin import Origin, request_origin
-from arrears.core.services import row_insert
+from arrears.core.sql import row_insert
 
 # Set on a request whose view or receiver wrote its own, more specific entry, so that the
 # state-change middleware does not write a second, vaguer one for the same request.

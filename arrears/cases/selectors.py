@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any, TypeGuard
 
 from django.contrib.auth.models import AnonymousUser
-from django.db import connection
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 
 from arrears.accounts.models import Role, User
@@ -22,7 +21,7 @@ from arrears.cases.models import (
     PromiseStatus,
     Task,
 )
-from arrears.core.selectors import ModelColumns
+from arrears.core.sql import ModelColumns, prepared_cursor
 from arrears.portfolio.models import Account, ContactPoint, Customer
 
 # Who sees the whole book: managers, and the read-only oversight roles (QA samples any case;
@@ -244,7 +243,7 @@ def case_for_work(*, user: Viewer, case_id: int) -> Case | None:
     The scope is `cases_visible_to`'s own query, as a subquery; the rest is written by hand,
     since the ORM's three-table select cost a fifth of an activity's logging in Python."""
     scope_sql, scope_params = cases_visible_to(user).filter(pk=case_id).values("pk").query.sql_with_params()
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_CASE_FOR_WORK_SQL.format(scope=scope_sql), [case_id, *scope_params])
         row = cursor.fetchone()
     if row is None:
@@ -258,7 +257,7 @@ def case_for_work(*, user: Viewer, case_id: int) -> Case | None:
 
 def case_contact_point(*, case: Case, point_id: int) -> ContactPoint | None:
     """The contact point if it is one of the case's customer's (primary key)."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_CONTACT_POINT_SQL, [point_id, case.customer_id])
         row = cursor.fetchone()
     return None if row is None else _POINT_COLUMNS.instance(row)

@@ -45,6 +45,7 @@ from arrears.cases.models import (
 )
 from arrears.compliance.sla import followup_due_at
 from arrears.core.services import event_record
+from arrears.core.sql import prepared_cursor
 from arrears.delinquency.models import AccountState
 from arrears.portfolio.models import (
     ContactPoint,
@@ -525,7 +526,7 @@ def activity_log(
         # judged one at a time, so two collectors (or a collector and a dialer) cannot both
         # pass a daily cap that has room for one more contact (H3, C2, C3, U1 count per case,
         # debtor and number). A denial commits its decision and event; nothing else is written.
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute(_LOCK_DEBTOR_SQL, [case.customer_id])
         try:
             decision = guard_check(
@@ -578,7 +579,7 @@ def activity_log(
 
 
 def _action_code_active(code: str) -> ActionCode | None:
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_ACTION_CODE_SQL, [code])
         row = cursor.fetchone()
     return None if row is None else ActionCode.from_db(connection.alias, _ACTION_CODE_FIELDS, row)
@@ -608,14 +609,15 @@ WITH locked AS (
     INSERT INTO {Activity._meta.db_table} (case_id, customer_id, contact_point_id, channel, direction, started_at,
                                 connected, right_party, action_code_id, notes, recording_ref, duration_s,
                                 actor_id, decision_id, created_at)
-    SELECT id, customer_id, %(point)s, %(channel)s, %(direction)s, %(started_at)s, %(connected)s, %(right_party)s,
-           %(code)s, %(notes)s, %(recording_ref)s, %(duration_s)s, %(actor)s, %(decision)s, %(created_at)s
+    SELECT id, customer_id, %(point)s::bigint, %(channel)s, %(direction)s, %(started_at)s::timestamptz,
+           %(connected)s::boolean, %(right_party)s::boolean, %(code)s, %(notes)s, %(recording_ref)s,
+           %(duration_s)s::integer, %(actor)s::bigint, %(decision)s::bigint, %(created_at)s::timestamptz
       FROM locked
  RETURNING id
 ), event AS (
     INSERT INTO {CaseEvent._meta.db_table} (case_id, kind, actor_id, from_value, to_value, data, created_at)
-    SELECT %(case)s, %(event_kind)s, %(actor)s, '', %(event_to)s,
-           %(event_data)s::jsonb || jsonb_build_object('activity_id', a.id), %(created_at)s
+    SELECT %(case)s::bigint, %(event_kind)s, %(actor)s::bigint, '', %(event_to)s,
+           %(event_data)s::jsonb || jsonb_build_object('activity_id', a.id), %(created_at)s::timestamptz
       FROM activity a
 )
 SELECT a.id, l.customer_id, l.status, l.bucket_group, l.opened_at, l.last_activity_at, l.time_zone, l.balance_fen
@@ -649,7 +651,7 @@ def _activity_write(
     """The writes of an allowed activity, inside `activity_log`'s transaction."""
     actor_row = actor if getattr(actor, "pk", None) else None
     created_at = timezone.now()
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             _ACTIVITY_WRITE_SQL,
             {

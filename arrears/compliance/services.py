@@ -18,6 +18,7 @@ from arrears.compliance.inputs import Channel, ContactInput, Message, Visit
 from arrears.compliance.models import CreditorPolicyPack, Decision, DecisionPurpose, PolicyPackVersion
 from arrears.compliance.packs import PACKS, Pack, evaluate, params_as_json, params_problems
 from arrears.core.services import event_record
+from arrears.core.sql import row_insert
 from arrears.portfolio.models import ContactPoint, Creditor
 
 # The rules that read only text; an inbound contact's notes are screened by these alone.
@@ -131,18 +132,13 @@ def guard_check(
         asked_by=asked_by if getattr(asked_by, "pk", None) else None,
     )
     if store:
-        _decision_insert(row)
+        row_insert(row)
     return row
 
 
 # Model.save() costs about as much Python as the rules and the reads together (the SQL
-# compiler, signals, state); a decision is only ever inserted, so it is written directly,
-# with each field's own conversions (pre_save fills created_at, the JSON fields dump).
-_DECISION_FIELDS = tuple(field for field in Decision._meta.concrete_fields if not field.primary_key)
-_DECISION_INSERT = (
-    f"INSERT INTO {Decision._meta.db_table} ({', '.join(connection.ops.quote_name(f.column) for f in _DECISION_FIELDS)})"
-    f" VALUES ({', '.join(['%s'] * len(_DECISION_FIELDS))}) RETURNING {Decision._meta.pk.column}"
-)
+# compiler, signals, state); a decision is only ever inserted, so it is written directly
+# (`row_insert`: each field's own conversions, a statement prepared once per connection).
 
 
 _DECISIONS_INSERT = f"""
@@ -191,16 +187,6 @@ def decisions_store(*, rows: Sequence[Decision]) -> None:
         row.pk = pk
         row._state.adding = False
         row._state.db = connection.alias
-
-
-def _decision_insert(row: Decision) -> None:
-    """Insert a new decision as `row.save(force_insert=True)` would (no signals are used)."""
-    values = [field.get_db_prep_save(field.pre_save(row, True), connection) for field in _DECISION_FIELDS]
-    with connection.cursor() as cursor:
-        cursor.execute(_DECISION_INSERT, values)
-        row.pk = cursor.fetchone()[0]
-    row._state.adding = False
-    row._state.db = connection.alias
 
 
 # --- packs -------------------------------------------------------------------------------

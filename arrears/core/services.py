@@ -7,33 +7,6 @@ from django.db import connection, models, transaction
 
 from arrears.core.models import CalendarDay, DaySource, Event
 
-# Per model: the fields an INSERT writes and its statement (see `row_insert`).
-_INSERTS: dict[type[models.Model], tuple[tuple[models.Field[Any, Any], ...], str]] = {}
-
-
-def row_insert(row: models.Model) -> None:
-    """Insert a new row as ``row.save(force_insert=True)`` would, in one hand-written statement:
-    each field's own conversions (``pre_save`` fills ``auto_now_add`` times and defaults, JSON
-    fields dump), then ``row.pk`` is set. No signals are sent (the app uses none for models).
-    For rows on a request's hot path, where the ORM's save() cost more Python than the request's
-    own work; the statement is built once per model."""
-    model = type(row)
-    if model not in _INSERTS:
-        fields = tuple(field for field in model._meta.concrete_fields if not field.primary_key)
-        columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-        _INSERTS[model] = (
-            fields,
-            f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({columns})"
-            f" VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {model._meta.pk.column}",
-        )
-    fields, sql = _INSERTS[model]
-    values = [field.get_db_prep_save(field.pre_save(row, True), connection) for field in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        row.pk = cursor.fetchone()[0]
-    row._state.adding = False
-    row._state.db = connection.alias
-
 
 def event_record(
     *, kind: str, subject: models.Model | None = None, actor: Any = None, data: dict[str, Any] | None = None
