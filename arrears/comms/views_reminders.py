@@ -54,7 +54,12 @@ class ReminderDayForm(forms.Form):
 
 
 class ReminderOutcomeForm(forms.Form):
-    outcome = forms.ChoiceField(label=_("通话结果"), choices=OUTCOME_CHOICES)
+    # No outcome is preselected: a click on "record" without a choice must not file "deposited".
+    outcome = forms.ChoiceField(
+        label=_("通话结果"),
+        choices=[("", _("请选择结果…")), *OUTCOME_CHOICES],
+        error_messages={"required": _("通话结果：请选择一个结果。")},
+    )
     note = forms.CharField(label=_("备注"), max_length=NOTE_MAX, required=False)
 
     def __init__(self, *args: Any, reminder_id: int = 0, **kwargs: Any) -> None:

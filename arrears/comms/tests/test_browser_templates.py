@@ -39,7 +39,9 @@ def test_writing_a_template_with_the_live_preview(transactional_db, book, live_s
         _login(page, base, "sam")
 
         # A new SMS template, from the menu.
-        page.get_by_role("navigation", name="主导航").get_by_role("link", name="消息模板").click()
+        navigation = page.get_by_role("navigation", name="主导航")
+        navigation.get_by_test_id("comms-menu").click()
+        navigation.get_by_role("link", name="消息模板").click()
         page.get_by_test_id("template-new").click()
         page.get_by_label("编号").fill("COLLECT_D7")
         page.get_by_label("名称").fill("逾期第7天")

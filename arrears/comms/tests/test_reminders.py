@@ -578,6 +578,19 @@ def test_a_refused_outcome_names_the_field_and_writes_nothing(book: Book, desk, 
     assert Event.objects.count() == 0
 
 
+def test_no_outcome_is_preselected_and_none_chosen_is_refused(book: Book, desk, clock) -> None:
+    client = client_for(book.sam)
+    page = client.get("/comms/reminders/").content.decode()
+    url = f"/comms/reminders/{desk['SMALL'].pk}/outcome/"
+
+    html = client.post(url, {"outcome": "", "note": ""}, **HTMX).content.decode()
+
+    assert '<option value="" selected>请选择结果…</option>' in page
+    assert "通话结果：请选择一个结果。" in html
+    assert ReminderCall.objects.get(pk=desk["SMALL"].pk).outcome == ""
+    assert (Event.objects.count(), Decision.objects.count()) == (0, 0)
+
+
 @pytest.mark.parametrize("persona", ["alice", "agnes"])
 def test_collectors_and_agencies_get_403_and_change_nothing(book: Book, desk, clock, persona) -> None:
     client = client_for(getattr(book, persona))
