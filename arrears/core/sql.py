@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from typing import Any, Generic, TypeVar, cast
 
 import psycopg
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 
 _NEVER_BY_COUNT = 2**31 - 1
@@ -40,6 +41,12 @@ class _LoggedPreparedCursor(CursorDebugWrapper):
             return CursorWrapper.execute(self, sql, params)
 
 
+def _default_db() -> BaseDatabaseWrapper:
+    # The connection itself, looked up once: every attribute read through the `connection`
+    # proxy looks the thread's connection up again (a context-local lookup each).
+    return connections[DEFAULT_DB_ALIAS]
+
+
 def prepared_cursor() -> CursorWrapper:
     """A cursor on the request's connection (in its transaction) with server-side parameter
     binding that prepares its statements: PostgreSQL parses and plans each hot statement once
@@ -48,24 +55,21 @@ def prepared_cursor() -> CursorWrapper:
     Only for single statements: several statements in one execute need the client-side
     binding of `connection.cursor()`. Parameters are sent typed; a NULL one whose type the
     statement does not say needs a cast (``%(x)s::bigint``)."""
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
-    raw = connection.connection
+    db = _default_db()
+    db.close_if_health_check_failed()
+    db.ensure_connection()
+    db.validate_thread_sharing()
+    raw = db.connection
     assert raw is not None
     if raw.prepare_threshold is None:
         # Django connects with preparing off, which psycopg then refuses even when asked; a
         # threshold no statement reaches turns it on for the statements asked (client-side
         # cursors, Django's own, never prepare).
         raw.prepare_threshold = _NEVER_BY_COUNT
-    with connection.wrap_database_errors:
+    with db.wrap_database_errors:
         cursor: Any = _PreparingCursor(raw)  # (the stubs type the wrappers' argument as a wrapper)
     # As Django's own cursors, logged when queries are (tests' query counts, DEBUG).
-    return (
-        _LoggedPreparedCursor(cursor, connection)
-        if connection.queries_logged
-        else connection.make_cursor(cursor)
-    )
+    return _LoggedPreparedCursor(cursor, db) if db.queries_logged else db.make_cursor(cursor)
 
 
 M = TypeVar("M", bound=models.Model)
@@ -97,10 +101,11 @@ class ModelColumns(Generic[M]):
         return ", ".join(f"{alias}.{connection.ops.quote_name(field.column)}" for field in self.fields)
 
     def instance(self, values: Sequence[Any]) -> M:
+        db = _default_db()
         row = list(values)
         for index, converter, column in self.converters:
-            row[index] = converter(row[index], column, connection)
-        return self.model.from_db(connection.alias, self.attnames, row)
+            row[index] = converter(row[index], column, db)
+        return self.model.from_db(db.alias, self.attnames, row)
 
 
 # Per model: the fields an INSERT writes and its statement (see `row_insert`).
@@ -123,9 +128,10 @@ def row_insert(row: models.Model) -> None:
             f" VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {model._meta.pk.column}",
         )
     fields, sql = _INSERTS[model]
-    values = [field.get_db_prep_save(field.pre_save(row, True), connection) for field in fields]
+    db = _default_db()
+    values = [field.get_db_prep_save(field.pre_save(row, True), db) for field in fields]
     with prepared_cursor() as cursor:
         cursor.execute(sql, values)
         row.pk = cursor.fetchone()[0]
     row._state.adding = False
-    row._state.db = connection.alias
+    row._state.db = db.alias
