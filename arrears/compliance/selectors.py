@@ -37,6 +37,7 @@ from arrears.compliance.inputs import (
 from arrears.compliance.models import CreditorPolicyPack, Decision, PolicyPackVersion
 from arrears.compliance.packs import DEFAULT_PACK_IDS, PACKS, Pack, pack_at_version
 from arrears.core.models import CalendarDay, DaySource
+from arrears.core.sql import prepared_cursor
 from arrears.delinquency.models import AccountState
 from arrears.portfolio.models import ContactPoint as ContactPointRow
 from arrears.portfolio.models import OwnerRole as PortfolioOwnerRole
@@ -269,33 +270,42 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 # The delinquency engine's state of an account (its `delinquency` one-to-one), for the balance.
 _ACCOUNT_STATE_TABLE = AccountState._meta.db_table
 
-# Seven statements sent together (client-side binding allows several per execute), read back
-# with nextset(): one round trip instead of seven, which is most of the guard's latency.
+# Seven reads in one round trip, as one statement of seven scalar subqueries each answering a
+# JSON array (json_agg): one statement can be prepared (`core.sql.prepared_cursor`), so
+# PostgreSQL parses and plans it once per connection, not seven statements per question (they
+# were sent together as seven statements, which cannot be prepared).
 # Indexes: creditor_pack_unique, pack_version_unique, activity_customer_idx (customer,
 # started_at), the contact-point and hold foreign keys, the calendar's primary key.
+_EMPTY = "'[]'::json"
 _GUARD_READS_SQL = f"""
-SELECT pack FROM {CreditorPolicyPack._meta.db_table} WHERE creditor_id = %(creditor)s ORDER BY pack;
-SELECT DISTINCT ON (pack) pack, version, params FROM {PolicyPackVersion._meta.db_table}
- WHERE pack = ANY(%(known_packs)s) ORDER BY pack, version DESC;
-SELECT {", ".join(HISTORY_COLUMNS[:-1])}, (extract(epoch FROM started_at) * 1000000)::bigint FROM (
-  SELECT id, {", ".join(HISTORY_COLUMNS)} FROM {Activity._meta.db_table}
-   WHERE customer_id = %(customer)s AND started_at < %(at)s
-     AND started_at >= CASE WHEN EXISTS (
-           SELECT 1 FROM {CreditorPolicyPack._meta.db_table} WHERE creditor_id = %(creditor)s AND pack = %(us_pack)s
-         ) THEN %(since)s ELSE %(short_since)s END
-  UNION
-  (SELECT id, {", ".join(HISTORY_COLUMNS)} FROM {Activity._meta.db_table}
-    WHERE customer_id = %(customer)s AND started_at >= %(since)s AND started_at < %(at)s
-      AND channel = 'call' AND connected
-    ORDER BY started_at DESC, id DESC LIMIT 1)
-) history ORDER BY started_at DESC, id DESC;
-SELECT id FROM {ContactPointRow._meta.db_table}
- WHERE customer_id = %(customer)s AND owner_role = 'self' AND kind = ANY(%(phone_kinds)s)
-   AND is_valid AND NOT do_not_contact;
-SELECT h.case_id, h.kind FROM {CaseHold._meta.db_table} h JOIN {Case._meta.db_table} c ON c.id = h.case_id
- WHERE h.released_at IS NULL AND c.customer_id = %(customer)s;
-SELECT day, is_working, name, source FROM {CalendarDay._meta.db_table} WHERE day BETWEEN %(first)s AND %(last)s;
-SELECT outstanding_fen FROM {_ACCOUNT_STATE_TABLE} WHERE account_id = %(account)s
+SELECT
+ (SELECT coalesce(json_agg(pack ORDER BY pack), {_EMPTY})
+    FROM {CreditorPolicyPack._meta.db_table} WHERE creditor_id = %(creditor)s),
+ (SELECT coalesce(json_agg(json_build_array(pack, version, params)), {_EMPTY}) FROM (
+    SELECT DISTINCT ON (pack) pack, version, params FROM {PolicyPackVersion._meta.db_table}
+     WHERE pack = ANY(%(known_packs)s) ORDER BY pack, version DESC) latest),
+ (SELECT coalesce(json_agg(json_build_array({", ".join(HISTORY_COLUMNS[:-1])},
+                                            (extract(epoch FROM started_at) * 1000000)::bigint)
+                           ORDER BY started_at DESC, id DESC), {_EMPTY}) FROM (
+    SELECT id, {", ".join(HISTORY_COLUMNS)} FROM {Activity._meta.db_table}
+     WHERE customer_id = %(customer)s AND started_at < %(at)s
+       AND started_at >= CASE WHEN EXISTS (
+             SELECT 1 FROM {CreditorPolicyPack._meta.db_table} WHERE creditor_id = %(creditor)s AND pack = %(us_pack)s
+           ) THEN %(since)s ELSE %(short_since)s END
+    UNION
+    (SELECT id, {", ".join(HISTORY_COLUMNS)} FROM {Activity._meta.db_table}
+      WHERE customer_id = %(customer)s AND started_at >= %(since)s AND started_at < %(at)s
+        AND channel = 'call' AND connected
+      ORDER BY started_at DESC, id DESC LIMIT 1)) history),
+ (SELECT coalesce(json_agg(id), {_EMPTY}) FROM {ContactPointRow._meta.db_table}
+   WHERE customer_id = %(customer)s AND owner_role = 'self' AND kind = ANY(%(phone_kinds)s)
+     AND is_valid AND NOT do_not_contact),
+ (SELECT coalesce(json_agg(json_build_array(h.case_id, h.kind)), {_EMPTY})
+    FROM {CaseHold._meta.db_table} h JOIN {Case._meta.db_table} c ON c.id = h.case_id
+   WHERE h.released_at IS NULL AND c.customer_id = %(customer)s),
+ (SELECT coalesce(json_agg(json_build_array(day, is_working, name, source)), {_EMPTY})
+    FROM {CalendarDay._meta.db_table} WHERE day BETWEEN %(first)s AND %(last)s),
+ (SELECT outstanding_fen FROM {_ACCOUNT_STATE_TABLE} WHERE account_id = %(account)s)
 """
 
 
@@ -324,24 +334,22 @@ def guard_reads(*, case: Case, at: dt.datetime) -> GuardReads:
         "first": first,
         "last": last,
     }
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_GUARD_READS_SQL, params)
-        chosen = [row[0] for row in cursor.fetchall()]
-        cursor.nextset()
-        latest = {pack: (version, stored) for pack, version, stored in cursor.fetchall()}
-        cursor.nextset()
-        history = [
-            dict(zip(HISTORY_COLUMNS, (*row[:-1], _EPOCH + dt.timedelta(microseconds=row[-1])), strict=True))
-            for row in cursor.fetchall()
-        ]
-        cursor.nextset()
-        self_phone_ids = {row[0] for row in cursor.fetchall()}
-        cursor.nextset()
-        holds = _holds_from_rows(case, cursor.fetchall())
-        cursor.nextset()
-        calendar = _calendar_from_rows(cursor.fetchall())
-        cursor.nextset()
-        state = cursor.fetchone()
+        chosen, latest_rows, history_rows, phone_ids, hold_rows, calendar_rows, outstanding_fen = (
+            cursor.fetchone()
+        )
+    latest = {pack: (version, stored) for pack, version, stored in latest_rows}
+    history = [
+        dict(zip(HISTORY_COLUMNS, (*row[:-1], _EPOCH + dt.timedelta(microseconds=row[-1])), strict=True))
+        for row in history_rows
+    ]
+    self_phone_ids = set(phone_ids)
+    holds = _holds_from_rows(case, hold_rows)
+    calendar = _calendar_from_rows(
+        (dt.date.fromisoformat(day), is_working, name, source)
+        for day, is_working, name, source in calendar_rows
+    )
     packs = []
     for pack_id in tuple(chosen) or DEFAULT_PACK_IDS:
         if pack_id not in latest:
@@ -357,7 +365,7 @@ def guard_reads(*, case: Case, at: dt.datetime) -> GuardReads:
         self_phone_ids=self_phone_ids,
         holds=holds,
         calendar=calendar,
-        outstanding_fen=state[0] if state is not None else None,
+        outstanding_fen=outstanding_fen,
     )
 
 
