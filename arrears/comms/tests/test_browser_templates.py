@@ -81,6 +81,7 @@ def test_writing_a_template_with_the_live_preview(transactional_db, book, live_s
         expect(page.get_by_test_id("own-draft-1")).to_be_visible()
 
         # Another reviewer approves it.
+        page.get_by_test_id("user-menu").click()
         page.get_by_role("button", name="退出").click()
         _login(page, base, "cora")
         page.goto(f"{base}/comms/templates/{template.pk}/")
