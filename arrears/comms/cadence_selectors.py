@@ -134,7 +134,7 @@ def cadence_rows() -> list[CadenceRow]:
     then the product ones by product code. Three queries."""
     cadences = list(
         Cadence.objects.select_related("product").prefetch_related(
-            Prefetch("steps", queryset=CadenceStep.objects.all())
+            Prefetch("steps", queryset=CadenceStep.objects.filter(retired_at__isnull=True))
         )
     )
     cadences.sort(
@@ -145,6 +145,9 @@ def cadence_rows() -> list[CadenceRow]:
 
 def cadence_row(*, cadence_id: int) -> CadenceRow | None:
     cadence = (
-        Cadence.objects.select_related("product").prefetch_related("steps").filter(pk=cadence_id).first()
+        Cadence.objects.select_related("product")
+        .prefetch_related(Prefetch("steps", queryset=CadenceStep.objects.filter(retired_at__isnull=True)))
+        .filter(pk=cadence_id)
+        .first()
     )
     return _rows([cadence])[0] if cadence is not None else None

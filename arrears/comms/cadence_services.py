@@ -30,6 +30,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Min
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from arrears.accounts.models import Role
@@ -182,7 +183,7 @@ def _step_problems(
             )
     if not problems and days is not None:
         same = CadenceStep.objects.filter(
-            cadence=cadence, kind=kind, anchor=anchor, days=days, channel=channel
+            cadence=cadence, kind=kind, anchor=anchor, days=days, channel=channel, retired_at__isnull=True
         )
         if exclude_step_id is not None:
             same = same.exclude(pk=exclude_step_id)
@@ -267,15 +268,32 @@ def cadence_step_add(
             raise CadenceRefused(problems)
         # The checks above refuse a missing day or time.
         assert days is not None and send_time is not None
-        step = CadenceStep.objects.create(
-            cadence=cadence,
-            kind=kind,
-            anchor=anchor,
-            days=days,
-            channel=channel,
-            template_code=template_code,
-            send_time=send_time,
+        # The same step removed earlier comes back (see CadenceStep.retired_at).
+        step = (
+            CadenceStep.objects.filter(
+                cadence=cadence,
+                kind=kind,
+                anchor=anchor,
+                days=days,
+                channel=channel,
+                retired_at__isnull=False,
+            )
+            .order_by("-retired_at")
+            .first()
         )
+        if step is None:
+            step = CadenceStep.objects.create(
+                cadence=cadence,
+                kind=kind,
+                anchor=anchor,
+                days=days,
+                channel=channel,
+                template_code=template_code,
+                send_time=send_time,
+            )
+        else:
+            step.template_code, step.send_time, step.retired_at = template_code, send_time, None
+            step.save(update_fields=["template_code", "send_time", "retired_at"])
         event_record(
             kind="comms.cadence_step_added",
             subject=cadence,
@@ -299,7 +317,7 @@ def cadence_step_change(
     _require_editor(actor)
     with transaction.atomic():
         cadence = _locked(step.cadence)
-        step = CadenceStep.objects.get(pk=step.pk, cadence=cadence)
+        step = CadenceStep.objects.get(pk=step.pk, cadence=cadence, retired_at__isnull=True)
         channel, template_code, send_time = _normalised(step.kind, channel, template_code, send_time)
         problems = _step_problems(
             cadence=cadence,
@@ -330,13 +348,15 @@ def cadence_step_change(
 
 
 def cadence_step_remove(*, step: CadenceStep, actor: Any) -> None:
-    """Remove a step. Messages it already queued stay (their step reference becomes empty)."""
+    """Remove a step: it is retired (`CadenceStep.retired_at`) and queues nothing from the next
+    night on; the messages it queued keep naming it."""
     _require_editor(actor)
     with transaction.atomic():
         cadence = _locked(step.cadence)
-        step = CadenceStep.objects.get(pk=step.pk, cadence=cadence)
+        step = CadenceStep.objects.get(pk=step.pk, cadence=cadence, retired_at__isnull=True)
         before = step_state(step)
-        step.delete()
+        step.retired_at = timezone.now()
+        step.save(update_fields=["retired_at"])
         event_record(
             kind="comms.cadence_step_removed",
             subject=cadence,
@@ -349,7 +369,9 @@ def activation_problems(cadence: Cadence) -> list[tuple[str, str]]:
     """Why the cadence may not be activated: a message step whose template has no approved
     zh-Hans version of its channel would queue nothing."""
     problems: list[tuple[str, str]] = []
-    steps = CadenceStep.objects.filter(cadence=cadence, kind=StepKind.MESSAGE).order_by("anchor", "days")
+    steps = CadenceStep.objects.filter(
+        cadence=cadence, kind=StepKind.MESSAGE, retired_at__isnull=True
+    ).order_by("anchor", "days")
     approved = set(
         Template.objects.filter(
             language=Language.ZH_HANS,

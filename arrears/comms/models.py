@@ -164,12 +164,19 @@ class CadenceStep(models.Model):
     channel = models.CharField(max_length=8, choices=MessageChannel.choices, default=MessageChannel.SMS)
     template_code = models.CharField(max_length=40, blank=True)
     send_time = models.TimeField(help_text="Local time of the debtor", default="10:00")
+    # A removed step is retired, not deleted: the messages it queued keep naming it, and
+    # deleting would rewrite every one of them (its reference set to NULL across the outbox).
+    # Adding the same step again brings the retired one back, so its messages' dedupe keys
+    # (which hold the step's id) still stop a rerun of the night from queueing them twice.
+    retired_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["cadence", "anchor", "days"]
         constraints = [
             models.UniqueConstraint(
-                fields=["cadence", "kind", "anchor", "days", "channel"], name="cadence_step_unique"
+                fields=["cadence", "kind", "anchor", "days", "channel"],
+                name="cadence_step_unique",
+                condition=models.Q(retired_at__isnull=True),
             ),
         ]
 

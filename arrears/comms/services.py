@@ -757,7 +757,7 @@ def cadences_expand(*, business_date: dt.date) -> int:
 
     send_day = business_date + dt.timedelta(days=1)
     days = _calendar_days(send_day - dt.timedelta(days=80), send_day + dt.timedelta(days=80))
-    steps = list(CadenceStep.objects.filter(cadence__active=True))
+    steps = list(CadenceStep.objects.filter(cadence__active=True, retired_at__isnull=True))
     queued = 0
     with connection.cursor() as cursor:
         for anchor, column, finder in (
@@ -851,13 +851,9 @@ def cadences_seed_defaults() -> int:
                 defaults={"code": f"DEFAULT_{group}", "name": f"默认 {group}"},
             )
             for kind, anchor, days, channel, template_code in steps:
-                _, made = CadenceStep.objects.get_or_create(
-                    cadence=cadence,
-                    kind=kind,
-                    anchor=anchor,
-                    days=days,
-                    channel=channel,
-                    defaults={"template_code": template_code, "send_time": dt.time(10, 0)},
-                )
-                created += made
+                # A default step an admin removed (retired) or changed into another stays so.
+                same = {"cadence": cadence, "kind": kind, "anchor": anchor, "days": days, "channel": channel}
+                if not CadenceStep.objects.filter(**same).exists():
+                    CadenceStep.objects.create(**same, template_code=template_code, send_time=dt.time(10, 0))
+                    created += 1
     return created

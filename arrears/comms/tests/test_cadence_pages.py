@@ -566,7 +566,10 @@ def test_removing_a_step_keeps_what_it_queued(
     response = client.post(f"/comms/cadences/{m1.pk}/steps/{step.pk}/remove/")
 
     assert response.status_code == 302
-    assert not CadenceStep.objects.filter(pk=step.pk).exists()
+    # Retired, not deleted: gone from the page, a second removal finds nothing.
+    assert CadenceStep.objects.get(pk=step.pk).retired_at is not None
+    assert f'data-testid="label-{step.pk}"' not in client.get(f"/comms/cadences/{m1.pk}/").content.decode()
+    assert client.post(f"/comms/cadences/{m1.pk}/steps/{step.pk}/remove/").status_code == 404
     event = Event.objects.get(kind="comms.cadence_step_removed")
     assert (event.subject_id, event.data) == (
         m1.pk,
@@ -650,6 +653,42 @@ def test_a_t1_step_added_on_the_page_is_queued_by_the_next_run(
         for m in Message.objects.select_related("account", "template_version__template")
     }
     assert queued == {("DUE-T1", "REMIND_T1", dt.time(9, 30)), ("DPD-5", "COLLECT_D5", dt.time(10, 0))}
+
+
+def test_a_removed_step_queues_nothing_and_comes_back_as_itself(
+    client: Client, people: dict[str, User], cadences: dict[str, Cadence], small_book: dict[str, Any]
+) -> None:
+    client.force_login(people["admin"])
+    m1 = cadences["M1"]
+    d5 = _step(m1, days=5)
+    assert cadences_expand(business_date=NIGHT_BEFORE) == 1  # DPD-5's day-5 message
+    queued = Message.objects.get()
+
+    client.post(f"/comms/cadences/{m1.pk}/steps/{d5.pk}/remove/")
+    Message.objects.all().delete()
+
+    assert cadences_expand(business_date=NIGHT_BEFORE) == 0
+    again = {**ADD, "anchor": "overdue", "days": "5", "template_code": "COLLECT_D5", "send_time": "10:00"}
+    assert client.post(f"/comms/cadences/{m1.pk}/steps/", again).status_code == 302
+    assert list(CadenceStep.objects.filter(cadence=m1, days=5).values_list("pk", "retired_at")) == [
+        (d5.pk, None)
+    ]
+    assert cadences_expand(business_date=NIGHT_BEFORE) == 1
+    assert cadences_expand(business_date=NIGHT_BEFORE) == 0  # the same dedupe key as before
+    assert Message.objects.get().dedupe_key == queued.dedupe_key
+
+
+def test_messages_keep_naming_a_removed_step(
+    client: Client, people: dict[str, User], cadences: dict[str, Cadence], small_book: dict[str, Any]
+) -> None:
+    client.force_login(people["admin"])
+    m1 = cadences["M1"]
+    d5 = _step(m1, days=5)
+    cadences_expand(business_date=NIGHT_BEFORE)
+
+    client.post(f"/comms/cadences/{m1.pk}/steps/{d5.pk}/remove/")
+
+    assert list(Message.objects.values_list("cadence_step_id", flat=True)) == [d5.pk]
 
 
 def test_a_deactivated_cadence_queues_nothing(
