@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, TypeGuard
 
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import EmptyResultSet
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 
 from arrears.accounts.models import Role, User
@@ -242,7 +243,12 @@ def case_for_work(*, user: Viewer, case_id: int) -> Case | None:
 
     The scope is `cases_visible_to`'s own query, as a subquery; the rest is written by hand,
     since the ORM's three-table select cost a fifth of an activity's logging in Python."""
-    scope_sql, scope_params = cases_visible_to(user).filter(pk=case_id).values("pk").query.sql_with_params()
+    try:
+        scope_sql, scope_params = (
+            cases_visible_to(user).filter(pk=case_id).values("pk").query.sql_with_params()
+        )
+    except EmptyResultSet:  # no case can match (an id past bigint, a user who sees nothing)
+        return None
     with prepared_cursor() as cursor:
         cursor.execute(_CASE_FOR_WORK_SQL.format(scope=scope_sql), [case_id, *scope_params])
         row = cursor.fetchone()

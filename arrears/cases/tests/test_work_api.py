@@ -143,6 +143,21 @@ def test_other_scopes_get_404_and_read_only_roles_403(client: Client, book: Book
     assert Activity.objects.count() == 1
 
 
+def test_ids_no_row_can_have_are_404_and_422(client: Client, book: Book, mobile) -> None:
+    # Past bigint: the scope's query cannot even be built (the hand-written lookup must say 404).
+    huge = 2**70
+    body = activity(mobile, "2026-11-24T10:00:00+08:00")
+    alice = bearer(book.alice, "alice")
+
+    assert post(client, f"/api/v1/cases/{huge}/activities", body, alice).status_code == 404
+    assert client.get(f"/api/v1/cases/{huge}/activities", headers=alice).status_code == 404
+    url = f"/api/v1/cases/{book.case_alice.pk}/activities"
+    response = post(client, url, {**body, "contact_point_id": huge}, alice)
+    assert response.status_code == 422
+    assert response.json()["field"] == "contact_point_id"
+    assert Activity.objects.count() == 0
+
+
 def test_hold_place_and_release(client: Client, book: Book, mobile) -> None:
     headers = bearer(book.alice, "alice")
     url = f"/api/v1/cases/{book.case_alice.pk}/holds"
