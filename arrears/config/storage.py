@@ -4,8 +4,8 @@
 S3-compatible object store through django-storages — AWS S3, Aliyun OSS, Tencent COS, MinIO —
 named by ``ARREARS_S3_BUCKET``, ``ARREARS_S3_ENDPOINT_URL``, ``ARREARS_S3_REGION``, the keys
 ``ARREARS_S3_ACCESS_KEY_ID`` / ``ARREARS_S3_SECRET_ACCESS_KEY`` (or their ``_FILE`` forms),
-``ARREARS_S3_PREFIX`` (default ``arrears``) and ``ARREARS_S3_ADDRESSING_STYLE`` (``path`` for
-most self-hosted stores). Objects are private: the app serves every file itself, after
+``ARREARS_S3_PREFIX`` (default ``arrears``), ``ARREARS_S3_ADDRESSING_STYLE`` (``path`` for
+most self-hosted stores) and ``ARREARS_S3_DEFAULT_ACL`` (none sent unless set). Objects are private: the app serves every file itself, after
 checking who asks and logging it, never through a public or pre-signed address.
 """
 
@@ -38,7 +38,9 @@ def media_storage() -> dict[str, Any]:
             "secret_key": env_str("ARREARS_S3_SECRET_ACCESS_KEY", "") or None,
             "location": env_str("ARREARS_S3_PREFIX", "arrears"),
             "addressing_style": env_str("ARREARS_S3_ADDRESSING_STYLE", "") or None,
-            "default_acl": "private",
+            # No ACL header by default: new AWS buckets refuse ACLs (objects are private to the
+            # bucket owner anyway); a store that wants one names it, e.g. "private".
+            "default_acl": env_str("ARREARS_S3_DEFAULT_ACL", "") or None,
             "querystring_auth": True,
             "file_overwrite": False,
             "signature_version": "s3v4",
