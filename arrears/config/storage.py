@@ -5,8 +5,9 @@ S3-compatible object store through django-storages — AWS S3, Aliyun OSS, Tence
 named by ``ARREARS_S3_BUCKET``, ``ARREARS_S3_ENDPOINT_URL``, ``ARREARS_S3_REGION``, the keys
 ``ARREARS_S3_ACCESS_KEY_ID`` / ``ARREARS_S3_SECRET_ACCESS_KEY`` (or their ``_FILE`` forms),
 ``ARREARS_S3_PREFIX`` (default ``arrears``), ``ARREARS_S3_ADDRESSING_STYLE`` (``path`` for
-most self-hosted stores) and ``ARREARS_S3_DEFAULT_ACL`` (none sent unless set). Objects are private: the app serves every file itself, after
-checking who asks and logging it, never through a public or pre-signed address.
+most self-hosted stores) and ``ARREARS_S3_DEFAULT_ACL`` (none sent unless set). Objects are
+private: the app serves every file itself, after checking who asks and logging it, never
+through a public or pre-signed address.
 """
 
 from __future__ import annotations
