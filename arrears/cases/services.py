@@ -46,6 +46,7 @@ from arrears.cases.models import (
 from arrears.compliance.sla import followup_due_at
 from arrears.core.services import event_record
 from arrears.core.sql import prepared_cursor
+from arrears.core.zones import zone_or_default
 from arrears.delinquency.models import AccountState
 from arrears.portfolio.models import (
     ContactPoint,
@@ -406,14 +407,7 @@ def _aware(value: dt.datetime | None, field: str) -> dt.datetime:
 
 
 def _zone(case: Case) -> ZoneInfo:
-    return _zone_named(case.customer.time_zone)
-
-
-def _zone_named(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or DEFAULT_ZONE)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(DEFAULT_ZONE)
+    return zone_or_default(case.customer.time_zone)
 
 
 def _activity_checks(
@@ -702,7 +696,7 @@ def _activity_write(
             balance_fen=balance_fen,
             last_activity_at=latest,
             opened_at=opened_at,
-            zone=_zone_named(time_zone),
+            zone=zone_or_default(time_zone),
         )
         status = CaseStatus.IN_PROGRESS if status == CaseStatus.NEW else status
         cursor.execute(_CASE_FOLLOWUP_SQL, [status, latest, due, case.pk])

@@ -9,10 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
@@ -60,6 +59,7 @@ from arrears.cases.services import (
 )
 from arrears.compliance.messages import reason_text
 from arrears.compliance.selectors import decisions_for_case
+from arrears.core.zones import zone_or_default
 from arrears.delinquency.selectors import account_delinquency, bucket_choices, business_date
 from arrears.portfolio.forms import CreditorChoiceField, ProductChoiceField
 from arrears.portfolio.models import ContactPoint
@@ -226,10 +226,7 @@ class Refusal:
 
 
 def debtor_zone(case: Case) -> ZoneInfo:
-    try:
-        return ZoneInfo(case.customer.time_zone or settings.TIME_ZONE)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(settings.TIME_ZONE)
+    return zone_or_default(case.customer.time_zone)
 
 
 def _reason_lines(items: Any) -> list[ReasonLine]:

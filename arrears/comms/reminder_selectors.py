@@ -56,7 +56,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from django.db.models import (
     BigIntegerField,
@@ -81,6 +81,7 @@ from arrears.compliance.models import DecisionPurpose
 from arrears.compliance.selectors import guard_reads_many
 from arrears.compliance.services import guard_check
 from arrears.core import masking
+from arrears.core.zones import zone_or_default
 from arrears.portfolio.models import Account, AccountStatus, ContactPoint
 
 LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
@@ -194,13 +195,6 @@ def reminder_mobile(*, customer_id: int) -> ContactPoint | None:
     return _own_mobiles_queryset().filter(customer_id=customer_id).first()
 
 
-def customer_zone(customer: Any) -> ZoneInfo:
-    try:
-        return ZoneInfo(customer.time_zone or "Asia/Shanghai")
-    except (ZoneInfoNotFoundError, ValueError):
-        return LOCAL_ZONE
-
-
 def reminder_stand_in_case(account: Account) -> CaseRow:
     """The case the guard judges a reminder call on. Reminder accounts are current (M0) and
     have no case: an unsaved stand-in, as the outbox sender uses for a pre-due SMS. It is never
@@ -235,7 +229,9 @@ def _with_guard(lines: Sequence[ReminderLine], *, at: dt.datetime) -> list[Remin
             store=False,
             reads=reads,
         )
-        statuses[line.reminder.pk] = guard_status(decision, customer_zone(line.reminder.account.customer))
+        statuses[line.reminder.pk] = guard_status(
+            decision, zone_or_default(line.reminder.account.customer.time_zone)
+        )
     return [replace(line, guard=statuses.get(line.reminder.pk)) for line in lines]
 
 

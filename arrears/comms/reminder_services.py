@@ -45,7 +45,6 @@ from arrears.comms.reminder_selectors import (
     LOCAL_ZONE,
     OUTCOME_CHOICES,
     Outcome,
-    customer_zone,
     guard_status,
     local_day_bounds,
     reminder_mobile,
@@ -55,6 +54,7 @@ from arrears.compliance.inputs import Channel
 from arrears.compliance.models import DecisionPurpose
 from arrears.compliance.services import decisions_store, guard_check
 from arrears.core.services import event_record
+from arrears.core.zones import zone_or_default
 from arrears.portfolio.models import Customer
 
 # Who works the desk. Reminders are for accounts without a case, assigned to no collector: the
@@ -148,7 +148,7 @@ def reminder_call_done(
             )
     if not decision.allowed:
         # Raised after the commit: the decision and its denial event are the evidence.
-        raise ValidationError({"outcome": _denial_text(decision, zone=customer_zone(customer))})
+        raise ValidationError({"outcome": _denial_text(decision, zone=zone_or_default(customer.time_zone))})
     return locked
 
 

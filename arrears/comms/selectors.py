@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection
 
 from arrears.comms import rendering
 from arrears.comms.models import Message, Template, TemplateClass, TemplateVersion, VersionStatus
-
-DEFAULT_ZONE = "Asia/Shanghai"
+from arrears.core.zones import zone_or_default
 
 
 def messages_for_sending(*, ids: Sequence[int]) -> list[Message]:
@@ -62,7 +60,7 @@ def message_values(*, message: Message, instalment_fen: int | None, now: dt.date
     account = message.account
     customer = message.customer
     state = getattr(account, "delinquency", None)
-    zone = ZoneInfo(customer.time_zone or DEFAULT_ZONE)
+    zone = zone_or_default(customer.time_zone)
     today = now.astimezone(zone).date()
     language = message.language
     if message.template_class == TemplateClass.REMINDER or state is None or state.delinquent_since is None:

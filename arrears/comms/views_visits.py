@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import mimetypes
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -24,9 +24,10 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from arrears.audit.selectors import user_can_unmask
 from arrears.cases.forms import local_now_for_input
-from arrears.cases.models import Case, CaseStatus
+from arrears.cases.models import CaseStatus
 from arrears.cases.selectors import case_get
 from arrears.cases.services import ContactRefused, WorkRefused
+from arrears.cases.views import debtor_zone
 from arrears.comms.models import Visit, VisitState
 from arrears.comms.views_reveal import contact_point_reveal
 from arrears.comms.visit_forms import (
@@ -56,13 +57,6 @@ from arrears.comms.visits import (
     visit_record,
 )
 from arrears.compliance.messages import reason_text
-
-
-def _debtor_zone(case: Case) -> ZoneInfo:
-    try:
-        return ZoneInfo(case.customer.time_zone or settings.TIME_ZONE)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(settings.TIME_ZONE)
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -132,7 +126,7 @@ def visit_plan_view(request: HttpRequest, case_id: int) -> HttpResponse:
     if case is None:
         raise Http404
     can_plan = user_can_plan_visit(request.user, case) and case.status != CaseStatus.CLOSED
-    zone = _debtor_zone(case)
+    zone = debtor_zone(case)
     denial: dict[str, Any] | None = None
     if request.method == "POST":
         if not can_plan:
@@ -194,7 +188,7 @@ def visit_plan_view(request: HttpRequest, case_id: int) -> HttpResponse:
 
 
 def _detail_context(request: HttpRequest, visit: Visit, **extra: Any) -> dict[str, Any]:
-    zone = _debtor_zone(visit.case)
+    zone = debtor_zone(visit.case)
     planned = visit.state == VisitState.PLANNED
     can_record = (
         planned and user_can_record_visit(request.user, visit) and visit.case.status != CaseStatus.CLOSED
@@ -245,7 +239,7 @@ def visit_record_view(request: HttpRequest, visit_id: int) -> HttpResponse:
     visit = _visit_in_scope(request, visit_id)
     if not user_can_record_visit(request.user, visit):
         raise PermissionDenied
-    zone = _debtor_zone(visit.case)
+    zone = debtor_zone(visit.case)
     with timezone.override(zone):
         form = VisitRecordForm(request.POST)
         valid = form.is_valid()

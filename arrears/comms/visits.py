@@ -25,7 +25,7 @@ import os
 import uuid
 from collections.abc import Sequence
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
@@ -44,6 +44,7 @@ from arrears.compliance.models import Decision, DecisionPurpose
 from arrears.compliance.selectors import guard_reads
 from arrears.compliance.services import guard_check
 from arrears.core.services import event_record
+from arrears.core.zones import zone_or_default
 from arrears.portfolio.models import ContactPoint, Customer
 
 # Who may go on a visit (see the module's docstring).
@@ -57,7 +58,6 @@ CANCEL_REASON_MAX = 300
 # How far ahead a visit may be planned: the guard judges a plan by the calendar and the
 # customer's facts of its day, which drift the further out it is.
 PLAN_AHEAD_MAX = dt.timedelta(days=90)
-DEFAULT_ZONE = "Asia/Shanghai"
 
 
 class VisitRefused(ValueError):
@@ -86,13 +86,6 @@ class VisitDenied(Exception):
             next_allowed = dt.datetime.fromisoformat(next_allowed)
         self.next_allowed_at: dt.datetime | None = next_allowed
         super().__init__("; ".join(self.reasons) or "visit denied by the compliance guard")
-
-
-def _zone(customer: Customer) -> ZoneInfo:
-    try:
-        return ZoneInfo(customer.time_zone or DEFAULT_ZONE)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(DEFAULT_ZONE)
 
 
 def is_field_staff(user: Any) -> bool:
@@ -137,7 +130,7 @@ def _planned_visits_as_history(*, case: Case, address: ContactPoint, at: dt.date
     activities only; a visit planned for Thursday is not an activity yet, so without this a
     second visit could be planned for Friday of the same week. Only the weekly visit count
     reads visit rows (the call counts filter on channel call)."""
-    week_start, week_end = _week_bounds(at, _zone(case.customer))
+    week_start, week_end = _week_bounds(at, zone_or_default(case.customer.time_zone))
     planned = Visit.objects.filter(
         case__customer_id=case.customer_id,
         state=VisitState.PLANNED,
