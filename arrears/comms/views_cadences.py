@@ -261,6 +261,8 @@ def cadence_step_change_view(request: HttpRequest, cadence_id: int, step_id: int
             cadence_step_change(step=step, **form.cleaned_data, actor=request.user)
         except CadenceNotAllowed as exc:
             raise PermissionDenied from exc
+        except CadenceStep.DoesNotExist as gone:  # removed by another editor meanwhile
+            raise Http404 from gone
         except CadenceRefused as refusal:
             _add_problems(form, refusal.problems)
         else:
@@ -278,6 +280,8 @@ def cadence_step_remove_view(request: HttpRequest, cadence_id: int, step_id: int
         cadence_step_remove(step=step, actor=request.user)
     except CadenceNotAllowed as exc:
         raise PermissionDenied from exc
+    except CadenceStep.DoesNotExist as gone:  # removed by another editor meanwhile
+        raise Http404 from gone
     messages.success(request, _("步骤已删除；已排队的消息不受影响。"))
     return redirect("comms_cadence_detail", cadence_id=cadence_id)
 

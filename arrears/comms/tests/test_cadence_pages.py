@@ -10,6 +10,7 @@ import pytest
 from django.test import Client
 
 from arrears.accounts.models import Role, User
+from arrears.comms import views_cadences
 from arrears.comms.cadence_selectors import cadence_rows
 from arrears.comms.models import Cadence, CadenceStep, Message, Template
 from arrears.comms.services import cadences_expand, cadences_seed_defaults
@@ -803,3 +804,24 @@ def test_a_reminder_call_step_changes_its_working_days_only(
     call.refresh_from_db()
     assert (call.days, call.channel, call.template_code, call.send_time) == (5, "sms", "", dt.time(10, 0))
     assert Event.objects.get(kind="comms.cadence_step_changed").data["after"]["days"] == 5
+
+
+def test_a_step_another_editor_removed_meanwhile_is_404_not_an_error(
+    client: Client, people: dict[str, User], cadences: dict[str, Cadence], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client.force_login(people["admin"])
+    m1 = cadences["M1"]
+    d15 = _step(m1, days=15)
+    found = views_cadences._step
+
+    def found_then_removed(row: Any, step_id: int) -> CadenceStep:
+        step = found(row, step_id)
+        CadenceStep.objects.filter(pk=step_id).update(retired_at=dt.datetime(2026, 11, 24, tzinfo=dt.UTC))
+        return step
+
+    monkeypatch.setattr(views_cadences, "_step", found_then_removed)
+
+    response = client.post(f"/comms/cadences/{m1.pk}/steps/{d15.pk}/remove/")
+
+    assert response.status_code == 404
+    assert not Event.objects.filter(kind="comms.cadence_step_removed").exists()
